@@ -1,0 +1,102 @@
+"""Settings of the example project, configured from the environment (django-environ).
+
+DATABASE_URL   default sqlite:///<repo>/db.sqlite3
+SECRET_KEY     default: a development key (never use it in production)
+DEBUG          default True
+ALLOWED_HOSTS  default 127.0.0.1,localhost
+OAUTHKIT_ISSUER default http://127.0.0.1:8000
+OAUTHKIT_SIGNING_KEY  optional PEM or JWK; without it `make demo` runs rotatekeys
+"""
+
+from pathlib import Path
+
+import django
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env(
+    DEBUG=(bool, True),
+    ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
+    OAUTHKIT_ISSUER=(str, "http://127.0.0.1:8000"),
+)
+
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-oauthkit-example-only")
+DEBUG = env("DEBUG")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "oauthkit.provider",
+    "example_project.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "example_project" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and django.VERSION >= (5, 1):
+    # Writers take the lock at BEGIN, so concurrent token requests queue instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+OAUTHKIT = {
+    "ISSUER": env("OAUTHKIT_ISSUER"),
+    "SIGNING_KEYS": [k for k in [env("OAUTHKIT_SIGNING_KEY", default="")] if k],
+    "SCOPES": {
+        "openid": "Sign you in",
+        "profile": "See your name and profile",
+        "email": "See your email address",
+        "read": "Read your data",
+        "write": "Change your data",
+    },
+    "DEFAULT_SCOPES": ["read"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "oauthkit": {"handlers": ["console"], "level": env("OAUTHKIT_LOG_LEVEL", default="INFO")}
+    },
+}

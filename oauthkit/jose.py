@@ -1,0 +1,165 @@
+"""All JOSE work of oauthkit, on jwcrypto: parsing and generating keys, signing and
+verifying compact JWS/JWT.
+
+Verification is strict by construction: the algorithm must be one of ``algs`` and
+match the key type, ``none`` and HMAC are never accepted with public keys, and the
+caller checks claims explicitly (``check_time_claims``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from jwcrypto import jwk, jws
+from jwcrypto.common import JWException, json_encode
+
+#: Asymmetric algorithms oauthkit signs and accepts, by key type.
+ALGORITHMS_BY_KTY = {
+    "RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+    "EC": ("ES256", "ES384", "ES512"),
+    "OKP": ("EdDSA",),
+}
+SUPPORTED_ALGORITHMS = tuple(a for algs in ALGORITHMS_BY_KTY.values() for a in algs)
+
+_GENERATE_PARAMS = {
+    "RS256": {"kty": "RSA", "size": 2048},
+    "PS256": {"kty": "RSA", "size": 2048},
+    "ES256": {"kty": "EC", "crv": "P-256"},
+    "EdDSA": {"kty": "OKP", "crv": "Ed25519"},
+}
+_EC_ALG_BY_CURVE = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+
+
+class JOSEError(Exception):
+    """A token or key that cannot be parsed or verified."""
+
+
+def generate_key(algorithm: str = "RS256") -> jwk.JWK:
+    """A new private key for ``algorithm`` with ``kid`` (its thumbprint) and ``alg`` set."""
+    try:
+        params = _GENERATE_PARAMS[algorithm]
+    except KeyError:
+        raise JOSEError(f"Cannot generate a key for {algorithm!r}.") from None
+    key = jwk.JWK.generate(**params)
+    return _complete(key, algorithm)
+
+
+def parse_key(material: str | dict, algorithm: str | None = None) -> jwk.JWK:
+    """A key from a PEM string or a JWK (JSON string or dict); ``kid`` and ``alg`` filled in."""
+    try:
+        if isinstance(material, dict):
+            key = jwk.JWK(**material)
+        elif material.lstrip().startswith("{"):
+            key = jwk.JWK.from_json(material)
+        else:
+            key = jwk.JWK.from_pem(material.encode())
+    except (ValueError, TypeError, JWException) as exc:
+        raise JOSEError(f"Unreadable key: {exc}") from exc
+    return _complete(key, algorithm or key.get("alg") or default_algorithm(key))
+
+
+def default_algorithm(key: jwk.JWK) -> str:
+    kty = key.get("kty")
+    if kty == "EC":
+        return _EC_ALG_BY_CURVE.get(key.get("crv"), "ES256")
+    if kty == "OKP":
+        return "EdDSA"
+    if kty == "RSA":
+        return "RS256"
+    raise JOSEError(f"Unsupported key type {kty!r}: only asymmetric keys sign tokens.")
+
+
+def _complete(key: jwk.JWK, algorithm: str) -> jwk.JWK:
+    if algorithm not in ALGORITHMS_BY_KTY.get(key.get("kty"), ()):
+        raise JOSEError(f"Algorithm {algorithm!r} does not fit a {key.get('kty')} key.")
+    values = {"alg": algorithm, "use": "sig"}
+    if not key.get("kid"):
+        values["kid"] = key.thumbprint()
+    key.update(values)
+    return key
+
+
+def public_jwk(key: jwk.JWK) -> dict[str, Any]:
+    """The public half of ``key`` as a JWK dict, for a JWKS document."""
+    return key.export_public(as_dict=True)
+
+
+def sign(claims: dict[str, Any], key: jwk.JWK, *, typ: str | None = None) -> str:
+    """A compact JWS over ``claims`` with ``alg`` and ``kid`` from the key."""
+    header = {"alg": key["alg"], "kid": key["kid"]}
+    if typ:
+        header["typ"] = typ
+    token = jws.JWS(json_encode(claims).encode())
+    token.add_signature(key, alg=key["alg"], protected=json_encode(header))
+    return token.serialize(compact=True)
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The protected header, for choosing a key; never trust anything else from it."""
+    try:
+        head = token.split(".", 1)[0]
+        return json.loads(_b64decode(head))
+    except (ValueError, IndexError) as exc:
+        raise JOSEError("Malformed token.") from exc
+
+
+def verify(
+    token: str, keys: dict[str, jwk.JWK], *, algs: tuple[str, ...], typ: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify a compact JWS against the key named by its ``kid``; return (header, claims).
+
+    ``keys`` maps kid to public or private key. The algorithm must be in ``algs`` and
+    fit the key's type (no ``none``, no HMAC with a public key).
+    """
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise JOSEError("Not a compact JWS.")
+    header = unverified_header(token)
+    alg = header.get("alg")
+    key = keys.get(header.get("kid")) if header.get("kid") else _only(keys)
+    if key is None:
+        raise JOSEError("Unknown signing key.")
+    if alg not in algs or alg not in ALGORITHMS_BY_KTY.get(key.get("kty"), ()):
+        raise JOSEError("Algorithm not allowed.")
+    if typ is not None and str(header.get("typ", "")).lower() not in _typ_forms(typ):
+        raise JOSEError("Unexpected token type.")
+    try:
+        parsed = jws.JWS()
+        parsed.deserialize(token)
+        parsed.verify(key, alg=alg)
+        claims = json.loads(parsed.payload)
+    except (JWException, ValueError) as exc:
+        raise JOSEError("Invalid signature.") from exc
+    if not isinstance(claims, dict):
+        raise JOSEError("Claims are not a JSON object.")
+    return header, claims
+
+
+def check_time_claims(
+    claims: dict[str, Any], *, leeway: int = 30, now: float | None = None
+) -> None:
+    """Reject an expired (``exp``) or not-yet-valid (``nbf``) token, with ``leeway`` seconds."""
+    now = time.time() if now is None else now
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or now > exp + leeway:
+        raise JOSEError("Token expired.")
+    nbf = claims.get("nbf")
+    if nbf is not None and (not isinstance(nbf, int | float) or now + leeway < nbf):
+        raise JOSEError("Token not yet valid.")
+
+
+def _only(keys: dict[str, jwk.JWK]) -> jwk.JWK | None:
+    return next(iter(keys.values())) if len(keys) == 1 else None
+
+
+def _typ_forms(typ: str) -> set[str]:
+    # RFC 7515 §4.1.9: "application/" may be omitted from the media type.
+    typ = typ.lower()
+    return {typ, f"application/{typ}"}
+
+
+def _b64decode(value: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))

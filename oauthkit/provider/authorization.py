@@ -1,0 +1,221 @@
+"""The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3) as a checklist of steps.
+
+``AuthorizationRequest.load`` proves the client and redirect URI first and raises
+``FatalAuthorizationError`` when it cannot (the user then sees a page and is never
+redirected, RFC 6749 §4.1.2.1). Every later problem is an ``OAuthError`` that may be
+sent back to the proven redirect URI.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.db.models import OuterRef, Q, Subquery
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..conf import oauthkit_settings
+from .errors import (
+    FatalAuthorizationError,
+    InvalidRequest,
+    OAuthError,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
+from .hashing import hash_secret, new_secret
+from .models import AuthorizationCode, Client, Consent, is_loopback_host
+from .pkce import check_code_challenge
+from .scopes import format_scope, resolve_scopes
+
+#: Parameters that may appear in an authorization request and are carried through consent.
+AUTHORIZATION_PARAMETERS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "prompt",
+    "response_mode",
+)
+
+
+def redirect_uri_matches(registered: str, requested: str) -> bool:
+    """Exact string match, except any port for loopback IP literals (RFC 8252 §7.3)."""
+    if registered == requested:
+        return True
+    reg, req = urlsplit(registered), urlsplit(requested)
+    if reg.scheme != "http" or not is_loopback_host(reg.hostname or ""):
+        return False
+    try:
+        req.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return (
+        req.scheme == "http"
+        and req.hostname == reg.hostname
+        and req.path == reg.path
+        and req.query == reg.query
+        and not req.fragment
+        and req.username is None
+        and req.password is None
+    )
+
+
+def load_client(client_id: str, user) -> Client | None:
+    """The active client, with the user's remembered consent annotated in the same query."""
+    clients = Client.objects.filter(client_id=client_id, is_active=True)
+    if user is not None:
+        consent = Consent.objects.filter(
+            Q(user=user, client=OuterRef("pk"), revoked_at__isnull=True)
+            & Q(expires_at__gt=timezone.now())
+        ).values("scope")[:1]
+        clients = clients.annotate(remembered_scope=Subquery(consent))
+    return clients.first()
+
+
+@dataclass
+class AuthorizationRequest:
+    client: Client
+    redirect_uri: str
+    redirect_uri_sent: bool
+    params: dict[str, str]
+    raw: QueryDict | None = None
+    scopes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, params: QueryDict, user) -> AuthorizationRequest:
+        """Prove the client and redirect URI; nothing is redirected before this succeeds."""
+        for name in ("client_id", "redirect_uri"):
+            if len(params.getlist(name)) > 1:
+                raise FatalAuthorizationError(
+                    _("The %(name)s parameter is repeated.") % {"name": name}
+                )
+        client_id = params.get("client_id")
+        if not client_id:
+            raise FatalAuthorizationError(_("The request has no client_id."))
+        client = load_client(client_id, user)
+        if client is None:
+            raise FatalAuthorizationError(_("The application is not registered here."))
+        requested = params.get("redirect_uri")
+        if requested is None:
+            # RFC 6749 §3.1.2.3: optional only when exactly one URI is registered.
+            if len(client.redirect_uris) != 1:
+                raise FatalAuthorizationError(_("The request has no redirect_uri."))
+            redirect_uri, sent = client.redirect_uris[0], False
+        else:
+            if not any(redirect_uri_matches(r, requested) for r in client.redirect_uris):
+                raise FatalAuthorizationError(
+                    _("The redirect URI is not registered for this application.")
+                )
+            redirect_uri, sent = requested, True
+        values = {k: params.get(k) for k in AUTHORIZATION_PARAMETERS if params.get(k) is not None}
+        return cls(
+            client=client,
+            redirect_uri=redirect_uri,
+            redirect_uri_sent=sent,
+            params=values,
+            raw=params,
+        )
+
+    # The checklist, in order; each step raises a specific OAuthError.
+    def validate(self) -> None:
+        self.check_repeated_parameters()
+        self.check_response_type()
+        self.check_client_may_use_code()
+        self.scopes = resolve_scopes(self.client, self.params.get("scope"))
+        check_code_challenge(
+            self.params.get("code_challenge"),
+            self.params.get("code_challenge_method"),
+            required=self.client.requires_pkce or oauthkit_settings.REQUIRE_PKCE,
+        )
+
+    def check_repeated_parameters(self) -> None:
+        # RFC 6749 §3.1: parameters must not be included more than once.
+        repeated = [k for k, v in self.raw.lists() if len(v) > 1 and k in AUTHORIZATION_PARAMETERS]
+        if repeated:
+            raise InvalidRequest(f"Repeated parameter: {', '.join(sorted(repeated))}.")
+
+    def check_response_type(self) -> None:
+        response_type = self.params.get("response_type")
+        if not response_type:
+            raise InvalidRequest("response_type is required.")
+        if response_type != "code":
+            raise UnsupportedResponseType(f"Unsupported response_type: {response_type}.")
+        mode = self.params.get("response_mode", "query")
+        if mode != "query":
+            raise InvalidRequest(f"Unsupported response_mode: {mode}.")
+
+    def check_client_may_use_code(self) -> None:
+        if not self.client.allows_grant_type("authorization_code"):
+            raise UnauthorizedClient("This client may not use the authorization code grant.")
+
+    @property
+    def state(self) -> str | None:
+        return self.params.get("state")
+
+    @property
+    def prompt(self) -> set[str]:
+        return set(self.params.get("prompt", "").split())
+
+    def consent_remembered(self) -> bool:
+        if self.client.skip_consent:
+            return True
+        remembered = getattr(self.client, "remembered_scope", None)
+        return remembered is not None and set(self.scopes) <= set(remembered.split())
+
+    def remember_consent(self, user) -> None:
+        """Store the granted scopes, adding to what the user granted before."""
+        remembered = getattr(self.client, "remembered_scope", None) or ""
+        scopes = list(dict.fromkeys(remembered.split() + self.scopes))
+        Consent.objects.update_or_create(
+            user=user,
+            client=self.client,
+            defaults={
+                "scope": format_scope(scopes),
+                "expires_at": timezone.now() + oauthkit_settings.CONSENT_LIFETIME,
+                "revoked_at": None,
+            },
+        )
+
+    def issue_code(self, user, auth_time: datetime | None) -> str:
+        """Store a hashed, short-lived, single-use code; return the raw code."""
+        raw = new_secret(32)
+        now = timezone.now()
+        AuthorizationCode.objects.create(
+            code_hash=hash_secret(raw),
+            client=self.client,
+            user=user,
+            redirect_uri=self.redirect_uri,
+            redirect_uri_sent=self.redirect_uri_sent,
+            scope=format_scope(self.scopes),
+            code_challenge=self.params.get("code_challenge", ""),
+            code_challenge_method=self.params.get("code_challenge_method", "plain")
+            if self.params.get("code_challenge")
+            else "",
+            nonce=self.params.get("nonce", ""),
+            auth_time=auth_time,
+            grant_id=uuid.uuid4(),
+            created=now,
+            expires_at=now + oauthkit_settings.AUTHORIZATION_CODE_LIFETIME,
+        )
+        return raw
+
+    def response_uri(self, values: dict[str, str], issuer: str) -> str:
+        """The redirect URI with the response parameters, ``state`` and ``iss`` added."""
+        values = dict(values)
+        if self.state is not None:
+            values["state"] = self.state
+        values["iss"] = issuer  # RFC 9207 §2
+        parts = urlsplit(self.redirect_uri)
+        query = f"{parts.query}&{urlencode(values)}" if parts.query else urlencode(values)
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+    def error_uri(self, error: OAuthError, issuer: str) -> str:
+        return self.response_uri(error.as_dict(), issuer)

@@ -1,0 +1,125 @@
+"""System checks for unsafe or broken configuration, with stable ids.
+
+oauthkit.E001  ISSUER is not an https URL while DEBUG is off
+oauthkit.E002  no signing key while DEBUG is off
+oauthkit.E003  a dotted path in settings does not import
+oauthkit.E004  a key in SIGNING_KEYS cannot be read
+oauthkit.W001  DEBUG is on and no signing key is set: a development key is generated
+oauthkit.W002  ALLOW_PLAIN_PKCE is on
+oauthkit.W003  REQUIRE_PKCE is off
+oauthkit.W004  ROTATE_REFRESH_TOKENS is off
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
+
+from .. import jose
+from ..conf import DEFAULTS, IMPORT_STRINGS, oauthkit_settings
+
+
+@register(Tags.security, deploy=False)
+def check_issuer(app_configs=None, **kwargs):
+    issuer = oauthkit_settings.ISSUER
+    if settings.DEBUG:
+        return []
+    parts = urlsplit(issuer or "")
+    if parts.scheme != "https" or parts.query or parts.fragment:
+        return [
+            Error(
+                "OAUTHKIT['ISSUER'] must be an https URL without query or fragment.",
+                hint="RFC 8414 §2. Set it to the public https origin of this site.",
+                id="oauthkit.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def check_signing_keys(app_configs=None, **kwargs):
+    errors = []
+    for index, material in enumerate(oauthkit_settings.user_settings.get("SIGNING_KEYS", [])):
+        try:
+            jose.parse_key(material)
+        except jose.JOSEError as exc:
+            errors.append(Error(f"SIGNING_KEYS[{index}] cannot be read: {exc}", id="oauthkit.E004"))
+    if oauthkit_settings.SIGNING_KEYS or _database_has_key():
+        return errors
+    if settings.DEBUG:
+        errors.append(
+            Warning(
+                "No signing key is configured; a development key will be generated.",
+                hint="Set OAUTHKIT['SIGNING_KEYS'] or run `manage.py rotatekeys` before deploying.",
+                id="oauthkit.W001",
+            )
+        )
+    else:
+        errors.append(
+            Error(
+                "No signing key is configured.",
+                hint="Set OAUTHKIT['SIGNING_KEYS'] (PEM or JWK) or run `manage.py rotatekeys`.",
+                id="oauthkit.E002",
+            )
+        )
+    return errors
+
+
+def _database_has_key() -> bool:
+    from .models import SigningKey
+
+    try:
+        return SigningKey.objects.filter(active=True).exists()
+    except DatabaseError:
+        # Before migrate: the table does not exist yet.
+        return False
+
+
+@register()
+def check_import_strings(app_configs=None, **kwargs):
+    errors = []
+    for name in sorted(IMPORT_STRINGS):
+        try:
+            getattr(oauthkit_settings, name)
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"OAUTHKIT['{name}'] does not import: {exc}",
+                    hint=f"Default: {DEFAULTS[name]!r}",
+                    id="oauthkit.E003",
+                )
+            )
+    return errors
+
+
+@register(Tags.security)
+def check_pkce_policy(app_configs=None, **kwargs):
+    warnings = []
+    if oauthkit_settings.ALLOW_PLAIN_PKCE:
+        warnings.append(
+            Warning(
+                "ALLOW_PLAIN_PKCE is on: the plain method does not protect a code seen in transit.",
+                hint="RFC 7636 §4.2, RFC 9700 §2.1.1: use S256.",
+                id="oauthkit.W002",
+            )
+        )
+    if not oauthkit_settings.REQUIRE_PKCE:
+        warnings.append(
+            Warning(
+                "REQUIRE_PKCE is off: confidential clients may skip PKCE.",
+                hint="RFC 9700 §2.1.1 recommends PKCE for every client.",
+                id="oauthkit.W003",
+            )
+        )
+    if not oauthkit_settings.ROTATE_REFRESH_TOKENS:
+        warnings.append(
+            Warning(
+                "ROTATE_REFRESH_TOKENS is off: a stolen refresh token stays usable.",
+                hint="RFC 9700 §4.14.2.",
+                id="oauthkit.W004",
+            )
+        )
+    return warnings

@@ -1,0 +1,71 @@
+"""What every back-channel endpoint (token, revocation, introspection) shares:
+POST with a form body only, errors as JSON, never cached, CORS without credentials."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from ..errors import InvalidRequest, OAuthError
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def read_form(request: HttpRequest) -> QueryDict:
+    """The form parameters of a back-channel request (RFC 6749 §3.2).
+
+    Only application/x-www-form-urlencoded bodies are accepted, and no parameter may
+    appear twice (RFC 6749 §3.1, §3.2).
+    """
+    if request.content_type != FORM_CONTENT_TYPE:
+        raise InvalidRequest(f"The request body must be {FORM_CONTENT_TYPE}.")
+    if request.GET:
+        raise InvalidRequest("Parameters must be sent in the request body.")
+    params = request.POST
+    repeated = sorted(name for name, values in params.lists() if len(values) > 1)
+    if repeated:
+        raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}.")
+    return params
+
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    # RFC 6749 §5.1: responses with tokens or credentials must not be cached.
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def allow_cors(response: HttpResponse, methods: str = "POST") -> HttpResponse:
+    # Browser clients call these endpoints without cookies; credentials are in the body
+    # or Authorization header, so any origin may (RFC 9700 §4.1 / checklist 14).
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = f"{methods}, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class BackChannelView(View):
+    """POST-only endpoint answering JSON; subclasses implement ``process``."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            response = self.process(request, read_form(request))
+        except OAuthError as error:
+            response = error.as_response()
+        return allow_cors(no_store(response))
+
+    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return allow_cors(super().options(request, *args, **kwargs))
+
+    def process(self, request: HttpRequest, params: QueryDict) -> HttpResponse:
+        raise NotImplementedError
+
+
+def json_response(body: dict, status: int = 200) -> JsonResponse:
+    return JsonResponse(body, status=status)

@@ -1,0 +1,110 @@
+"""Authorization code grant, token request (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .. import signals
+from ..errors import InvalidGrant, InvalidRequest
+from ..events import reuse_detected, revoke_grant, token_issued
+from ..hashing import hash_secret
+from ..models import AuthorizationCode
+from ..pkce import verify_pkce
+from ..tokens import TokenResponse, issue_access_token, issue_refresh_token
+from .base import Grant
+
+
+class AuthorizationCodeGrant(Grant):
+    grant_type = "authorization_code"
+
+    replayed: AuthorizationCode | None = None
+
+    def handle(self) -> TokenResponse:
+        code = self.load_code()
+        self.check_redirect_uri(code)
+        verify_pkce(
+            self.params.get("code_verifier"), code.code_challenge, code.code_challenge_method
+        )
+        self.consume(code)
+        return self.issue_tokens(code)
+
+    def load_code(self) -> AuthorizationCode:
+        value = self.params.get("code")
+        if not value:
+            raise InvalidRequest("code is required.")
+        code = (
+            AuthorizationCode.objects.select_related("user")
+            .filter(code_hash=hash_secret(value))
+            .first()
+        )
+        # RFC 6749 §4.1.3: the code must have been issued to this client.
+        if code is None or code.client_id != self.client.pk:
+            raise InvalidGrant("The authorization code is invalid.")
+        if code.is_expired:
+            raise InvalidGrant("The authorization code has expired.")
+        return code
+
+    def check_redirect_uri(self, code: AuthorizationCode) -> None:
+        # RFC 6749 §4.1.3: identical to the authorization request's, when it was sent.
+        sent = self.params.get("redirect_uri")
+        if code.redirect_uri_sent and sent is None:
+            raise InvalidGrant("redirect_uri is required.")
+        if sent is not None and sent != code.redirect_uri:
+            raise InvalidGrant("redirect_uri does not match the authorization request.")
+
+    def consume(self, code: AuthorizationCode) -> None:
+        """Mark the code used with a conditional UPDATE, so two racing requests cannot both win."""
+        used = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not used:
+            # RFC 6749 §4.1.2: a second use revokes the tokens of the first (on_failure).
+            self.replayed = code
+            raise InvalidGrant("The authorization code has already been used.")
+
+    def on_failure(self, error: Exception) -> None:
+        code = self.replayed
+        if code is not None:
+            reuse_detected(
+                signals.authorization_code_reused,
+                request=self.request,
+                client=self.client,
+                user=code.user,
+                grant_id=code.grant_id,
+                what="authorization code",
+            )
+            revoke_grant(self.client, code.grant_id, reason="authorization_code_reused")
+
+    def issue_tokens(self, code: AuthorizationCode) -> TokenResponse:
+        scopes = code.scopes
+        raw, access = issue_access_token(
+            client=self.client,
+            user=code.user,
+            scopes=scopes,
+            grant_id=code.grant_id,
+            issuer=self.issuer,
+            auth_time=code.auth_time,
+        )
+        refresh_raw = refresh = None
+        if self.client.allows_grant_type("refresh_token"):
+            refresh_raw, refresh = issue_refresh_token(
+                client=self.client,
+                user=code.user,
+                scopes=scopes,
+                grant_id=code.grant_id,
+                auth_time=code.auth_time,
+            )
+        token_issued(
+            request=self.request,
+            client=self.client,
+            user=code.user,
+            grant_type=self.grant_type,
+            access_token=access,
+            refresh_token=refresh,
+        )
+        return TokenResponse(
+            access_token=raw,
+            expires_in=int((access.expires_at - access.created).total_seconds()),
+            scope=scopes,
+            refresh_token=refresh_raw,
+        )

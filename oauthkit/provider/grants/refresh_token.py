@@ -1,0 +1,108 @@
+"""Refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from ...conf import oauthkit_settings
+from .. import signals
+from ..errors import InvalidGrant, InvalidRequest, InvalidScope
+from ..events import reuse_detected, revoke_grant, token_issued
+from ..models import RefreshToken
+from ..scopes import format_scope, parse_scope
+from ..tokens import TokenResponse, find_refresh_token, issue_access_token, issue_refresh_token
+from .base import Grant
+
+
+class RefreshTokenGrant(Grant):
+    grant_type = "refresh_token"
+
+    reused: RefreshToken | None = None
+
+    def handle(self) -> TokenResponse:
+        token = self.load_token()
+        scopes = self.narrowed_scopes(token)
+        rotate = oauthkit_settings.ROTATE_REFRESH_TOKENS
+        if rotate:
+            self.rotate(token)
+        raw, access = issue_access_token(
+            client=self.client,
+            user=token.user,
+            scopes=scopes,
+            grant_id=token.grant_id,
+            issuer=self.issuer,
+            auth_time=token.auth_time,
+        )
+        new_raw = new = None
+        if rotate:
+            # RFC 6749 §6: the new refresh token keeps the scope of the old one.
+            new_raw, new = issue_refresh_token(
+                client=self.client,
+                user=token.user,
+                scopes=token.scopes,
+                grant_id=token.grant_id,
+                auth_time=token.auth_time,
+            )
+        token_issued(
+            request=self.request,
+            client=self.client,
+            user=token.user,
+            grant_type=self.grant_type,
+            access_token=access,
+            refresh_token=new,
+        )
+        return TokenResponse(
+            access_token=raw,
+            expires_in=int((access.expires_at - access.created).total_seconds()),
+            scope=scopes,
+            refresh_token=new_raw,
+        )
+
+    def load_token(self) -> RefreshToken:
+        value = self.params.get("refresh_token")
+        if not value:
+            raise InvalidRequest("refresh_token is required.")
+        token = find_refresh_token(value)
+        # RFC 6749 §6: bound to the client it was issued to.
+        if token is None or token.client_id != self.client.pk:
+            raise InvalidGrant("The refresh token is invalid.")
+        if token.rotated_at is not None:
+            self.reused = token
+            raise InvalidGrant("The refresh token has already been used.")
+        if token.revoked_at is not None:
+            raise InvalidGrant("The refresh token has been revoked.")
+        if token.is_expired:
+            raise InvalidGrant("The refresh token has expired.")
+        return token
+
+    def narrowed_scopes(self, token: RefreshToken) -> list[str]:
+        requested = parse_scope(self.params.get("scope"))
+        if not requested:
+            return token.scopes
+        # RFC 6749 §6: the scope may narrow, never widen.
+        wider = [s for s in requested if s not in token.scopes]
+        if wider:
+            raise InvalidScope(f"Scope exceeds the original grant: {format_scope(wider)}.")
+        return requested
+
+    def rotate(self, token: RefreshToken) -> None:
+        rotated = RefreshToken.objects.filter(
+            pk=token.pk, rotated_at__isnull=True, revoked_at__isnull=True
+        ).update(rotated_at=timezone.now())
+        if not rotated:
+            # Another request rotated it first: the token was presented twice.
+            self.reused = token
+            raise InvalidGrant("The refresh token has already been used.")
+
+    def on_failure(self, error: Exception) -> None:
+        token = self.reused
+        if token is not None:
+            reuse_detected(
+                signals.refresh_token_reused,
+                request=self.request,
+                client=self.client,
+                user=token.user,
+                grant_id=token.grant_id,
+                what="refresh token",
+            )
+            revoke_grant(self.client, token.grant_id, reason="refresh_token_reused")

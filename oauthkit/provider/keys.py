@@ -1,0 +1,139 @@
+"""The provider's signing keys: which key signs, which keys the JWKS publishes.
+
+Keys come from ``SIGNING_KEYS`` in settings and from ``SigningKey`` rows made by
+``manage.py rotatekeys``. The newest active database key signs; without one, the
+first settings key does. Retired database keys stay published until every token
+they can have signed has expired. Parsed keys are cached per process: settings keys
+until settings change, database keys for ``KEY_CACHE_TIMEOUT`` (or until this process
+saves a key).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from jwcrypto import jwk
+
+from .. import jose
+from ..conf import oauthkit_settings, settings_reloaded
+
+if TYPE_CHECKING:
+    from .models import SigningKey
+
+logger = logging.getLogger("oauthkit.keys")
+
+
+@dataclass
+class KeySet:
+    """Parsed keys: ``signing`` signs; ``published`` are verified and listed in the JWKS."""
+
+    signing: jwk.JWK | None = None
+    published: dict[str, jwk.JWK] = field(default_factory=dict)
+    loaded_at: float = 0.0
+
+    def jwks(self) -> dict:
+        return {"keys": [jose.public_jwk(k) for k in self.published.values()]}
+
+
+class KeyRing:
+    """Process-wide cache of the provider's keys."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: KeySet | None = None
+        self._jwks: dict | None = None
+
+    def clear(self, **kwargs) -> None:
+        self._keys = None
+        self._jwks = None
+
+    def current(self) -> KeySet:
+        keys = self._keys
+        ttl = oauthkit_settings.KEY_CACHE_TIMEOUT.total_seconds()
+        if keys is None or time.monotonic() - keys.loaded_at > ttl:
+            with self._lock:
+                keys = self._keys
+                if keys is None or time.monotonic() - keys.loaded_at > ttl:
+                    keys = self._keys = self._load()
+                    self._jwks = None
+        return keys
+
+    def signing_key(self) -> jwk.JWK:
+        key = self.current().signing
+        if key is None:
+            raise ImproperlyConfigured(
+                "oauthkit has no signing key: set OAUTHKIT['SIGNING_KEYS'] or run "
+                "`manage.py rotatekeys`."
+            )
+        return key
+
+    def verification_keys(self) -> dict[str, jwk.JWK]:
+        return self.current().published
+
+    def jwks(self) -> dict:
+        keys = self.current()
+        if self._jwks is None:
+            self._jwks = keys.jwks()
+        return self._jwks
+
+    def _load(self) -> KeySet:
+        from .models import SigningKey
+
+        keyset = KeySet(loaded_at=time.monotonic())
+        rows = list(SigningKey.objects.filter(published_filter()))
+        if not rows and not oauthkit_settings.SIGNING_KEYS and settings.DEBUG:
+            rows = [create_signing_key(oauthkit_settings.SIGNING_ALGORITHM)]
+            logger.warning("Generated a development signing key (DEBUG is on, no key set).")
+        for row in rows:  # newest first
+            key = jose.parse_key(row.private_jwk, row.algorithm)
+            keyset.published[key["kid"]] = key
+            if row.active and keyset.signing is None:
+                keyset.signing = key
+        for material in oauthkit_settings.SIGNING_KEYS:
+            key = jose.parse_key(material)
+            keyset.published.setdefault(key["kid"], key)
+            if keyset.signing is None:
+                keyset.signing = key
+        return keyset
+
+
+def published_filter() -> Q:
+    """Active keys, and retired keys whose signed tokens may still be valid."""
+    # Only access tokens (and, later, ID tokens) are signed; refresh tokens are opaque.
+    signed_token_lifetime = oauthkit_settings.ACCESS_TOKEN_LIFETIME + RETIREMENT_MARGIN
+    return Q(active=True) | Q(retired_at__gt=timezone.now() - signed_token_lifetime)
+
+
+#: Extra time a retired key stays published, for clock skew and in-flight tokens.
+RETIREMENT_MARGIN = timedelta(minutes=5)
+
+
+def create_signing_key(algorithm: str) -> SigningKey:
+    """Generate a key, store it, and make it the one that signs."""
+    from .models import SigningKey
+
+    key = jose.generate_key(algorithm)
+    return SigningKey.objects.create(
+        kid=key["kid"], algorithm=algorithm, private_jwk=key.export_private()
+    )
+
+
+key_ring = KeyRing()
+settings_reloaded.connect(key_ring.clear)
+
+
+def _connect_model_signals() -> None:
+    from .models import SigningKey
+
+    post_save.connect(key_ring.clear, sender=SigningKey, dispatch_uid="oauthkit-keys-save")
+    post_delete.connect(key_ring.clear, sender=SigningKey, dispatch_uid="oauthkit-keys-delete")

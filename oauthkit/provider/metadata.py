@@ -1,0 +1,47 @@
+"""Authorization Server Metadata (RFC 8414): the one source of truth for discovery.
+
+Every value is read from what the server really does (the grant registry, the PKCE
+policy, the client authentication methods), so the document cannot drift.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from .grants.base import grant_registry
+from .issuer import get_issuer
+from .models import Client
+from .pkce import supported_methods
+from .scopes import known_scopes
+
+CLIENT_AUTH_METHODS = [m.value for m in Client.AuthMethod]
+
+
+def endpoint_url(issuer: str, name: str) -> str:
+    parts = urlsplit(issuer)
+    return f"{parts.scheme}://{parts.netloc}{reverse(name)}"
+
+
+def authorization_server_metadata(request: HttpRequest) -> dict:
+    issuer = get_issuer(request)
+    secret_methods = [m for m in CLIENT_AUTH_METHODS if m != "none"]
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": endpoint_url(issuer, "oauthkit:authorization"),
+        "token_endpoint": endpoint_url(issuer, "oauthkit:token"),
+        "jwks_uri": endpoint_url(issuer, "oauthkit:jwks"),
+        "revocation_endpoint": endpoint_url(issuer, "oauthkit:revocation"),
+        "introspection_endpoint": endpoint_url(issuer, "oauthkit:introspection"),
+        "scopes_supported": list(known_scopes()),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(grant_registry()),
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": secret_methods,
+        "code_challenge_methods_supported": supported_methods(),
+        "authorization_response_iss_parameter_supported": True,
+    }

@@ -1,0 +1,328 @@
+"""The provider's records: clients, codes, tokens, consents and signing keys.
+
+Secrets (client secrets, codes, refresh tokens, opaque access tokens) are stored
+only as SHA-256 hashes (``hashing.py``). Every token carries the ``grant_id`` of
+the authorization it descends from, so a whole chain (a code and every token
+issued from it, a refresh-token family) is revoked with one UPDATE.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .hashing import hash_secret, new_secret, secret_matches
+
+
+def generate_client_id() -> str:
+    # Never all digits, so that a client_id cannot equal a user's numeric `sub`
+    # (security checklist 12).
+    return "ok_" + new_secret(18)
+
+
+class Client(models.Model):
+    """A registered OAuth client (RFC 6749 §2)."""
+
+    class ClientType(models.TextChoices):
+        CONFIDENTIAL = "confidential", _("Confidential")
+        PUBLIC = "public", _("Public")
+
+    class AuthMethod(models.TextChoices):
+        CLIENT_SECRET_BASIC = "client_secret_basic", "client_secret_basic"
+        CLIENT_SECRET_POST = "client_secret_post", "client_secret_post"
+        NONE = "none", _("none (public client)")
+
+    class TokenFormat(models.TextChoices):
+        DEFAULT = "", _("Site default")
+        JWT = "jwt", _("JWT (RFC 9068)")
+        OPAQUE = "opaque", _("Opaque")
+
+    client_id = models.CharField(
+        _("client ID"), max_length=100, unique=True, default=generate_client_id
+    )
+    secret_hash = models.CharField(_("secret hash"), max_length=64, blank=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    logo_uri = models.URLField(_("logo URL"), blank=True)
+    client_type = models.CharField(
+        _("client type"), max_length=20, choices=ClientType.choices, default=ClientType.CONFIDENTIAL
+    )
+    redirect_uris = models.JSONField(_("redirect URIs"), default=list, blank=True)
+    grant_types = models.JSONField(_("grant types"), default=list, blank=True)
+    scopes = models.JSONField(
+        _("allowed scopes"),
+        default=list,
+        blank=True,
+        help_text=_("Scopes this client may request; empty allows every configured scope."),
+    )
+    default_scopes = models.JSONField(
+        _("default scopes"),
+        default=list,
+        blank=True,
+        help_text=_("Granted when a request names no scope; empty uses DEFAULT_SCOPES."),
+    )
+    token_endpoint_auth_method = models.CharField(
+        _("token endpoint authentication method"),
+        max_length=40,
+        choices=AuthMethod.choices,
+        default=AuthMethod.CLIENT_SECRET_BASIC,
+    )
+    require_pkce = models.BooleanField(
+        _("require PKCE"), default=True, help_text=_("Always on for public clients.")
+    )
+    skip_consent = models.BooleanField(
+        _("skip consent"), default=False, help_text=_("For first-party clients only.")
+    )
+    access_token_format = models.CharField(
+        _("access token format"), max_length=10, choices=TokenFormat.choices, blank=True
+    )
+    can_introspect = models.BooleanField(
+        _("may introspect any token"),
+        default=False,
+        help_text=_("For resource servers; any confidential client may introspect its own tokens."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="oauthkit_clients",
+    )
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == self.ClientType.PUBLIC
+
+    @property
+    def requires_pkce(self) -> bool:
+        return self.is_public or self.require_pkce
+
+    def set_new_secret(self) -> str:
+        """Generate a secret, store its hash, return the raw value (shown once)."""
+        raw = new_secret(32)
+        self.secret_hash = hash_secret(raw)
+        return raw
+
+    def set_secret(self, raw: str) -> None:
+        self.secret_hash = hash_secret(raw)
+
+    def check_secret(self, raw: str) -> bool:
+        return secret_matches(raw, self.secret_hash)
+
+    def allows_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        uri_errors = [e for uri in self.redirect_uris or [] for e in redirect_uri_errors(uri)]
+        if not isinstance(self.redirect_uris, list):
+            uri_errors.append(_("Enter a list of redirect URIs."))
+        if uri_errors:
+            errors["redirect_uris"] = uri_errors
+        public_method = self.token_endpoint_auth_method == self.AuthMethod.NONE
+        if self.is_public and not public_method:
+            errors["token_endpoint_auth_method"] = [_("A public client authenticates with none.")]
+        if not self.is_public and public_method:
+            errors["token_endpoint_auth_method"] = [
+                _("A confidential client needs a secret-based method.")
+            ]
+        if self.is_public and "client_credentials" in (self.grant_types or []):
+            errors["grant_types"] = [_("A public client cannot use client_credentials.")]
+        if errors:
+            raise ValidationError(errors)
+
+
+def redirect_uri_errors(uri: str) -> list[str]:
+    """What is wrong with a redirect URI at registration (RFC 6749 §3.1.2, RFC 8252 §7)."""
+    if not isinstance(uri, str) or not uri:
+        return [_("A redirect URI must be a non-empty string.")]
+    parts = urlsplit(uri)
+    if not parts.scheme:
+        return [_("%(uri)s is not an absolute URI.") % {"uri": uri}]
+    if parts.fragment or "#" in uri:
+        return [_("%(uri)s must not contain a fragment.") % {"uri": uri}]
+    if parts.scheme == "http":
+        if not is_loopback_host(parts.hostname or "") and parts.hostname != "localhost":
+            return [_("%(uri)s: plain http is allowed only for loopback.") % {"uri": uri}]
+    elif parts.scheme != "https" and "." not in parts.scheme:
+        # RFC 8252 §7.1: private-use schemes are reverse-domain names.
+        return [_("%(uri)s: a private-use scheme must contain a dot.") % {"uri": uri}]
+    return []
+
+
+def is_loopback_host(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TokenQuerySet(models.QuerySet):
+    def active(self) -> TokenQuerySet:
+        """Tokens neither expired nor revoked."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+    def revoke(self) -> int:
+        """Revoke every token here that is not already revoked; returns the count."""
+        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+class GrantedRecord(models.Model):
+    """Fields shared by codes and tokens."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.TextField(_("scope"), blank=True)
+    grant_id = models.UUIDField(_("grant"), default=uuid.uuid4, db_index=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class AuthorizationCode(GrantedRecord):
+    """A code issued by the authorization endpoint (RFC 6749 §4.1.2), single use."""
+
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    redirect_uri = models.TextField()
+    # RFC 6749 §4.1.3: redirect_uri must be repeated at the token endpoint when sent here.
+    redirect_uri_sent = models.BooleanField(default=True)
+    code_challenge = models.CharField(max_length=128, blank=True)
+    code_challenge_method = models.CharField(max_length=10, blank=True)
+    nonce = models.TextField(blank=True)
+    auth_time = models.DateTimeField(null=True, blank=True)
+    claims = models.JSONField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("authorization code")
+        verbose_name_plural = _("authorization codes")
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.grant_id}"
+
+
+class Token(GrantedRecord):
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = TokenQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+
+class AccessToken(Token):
+    """Every issued access token has a row, so it can be introspected and revoked."""
+
+    jti = models.CharField(_("JWT ID"), max_length=64, unique=True)
+    # Only opaque tokens are looked up by hash; a JWT is found by its jti.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    audience = models.TextField(_("audience"), blank=True)
+
+    class Meta:
+        verbose_name = _("access token")
+        verbose_name_plural = _("access tokens")
+
+    def __str__(self) -> str:
+        return self.jti
+
+
+class RefreshToken(Token):
+    """A refresh token; ``grant_id`` is its family (RFC 9700 §4.14.2)."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    auth_time = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(_("rotated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refresh token")
+        verbose_name_plural = _("refresh tokens")
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.grant_id}"
+
+
+class Consent(models.Model):
+    """Scopes a user granted a client; remembered so the consent page is not shown again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    scope = models.TextField(_("scope"), blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "client"], name="oauthkit_consent_user_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.client.name}"
+
+    def covers(self, scopes: list[str]) -> bool:
+        if self.revoked_at is not None or self.expires_at <= timezone.now():
+            return False
+        return set(scopes) <= set(self.scope.split())
+
+
+class SigningKey(models.Model):
+    """A private signing key generated by ``manage.py rotatekeys``.
+
+    The newest active key signs; retired keys stay published in the JWKS until every
+    token they signed has expired.
+    """
+
+    kid = models.CharField(_("key ID"), max_length=64, unique=True)
+    algorithm = models.CharField(_("algorithm"), max_length=10)
+    private_jwk = models.TextField(editable=False)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    active = models.BooleanField(_("active"), default=True)
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.algorithm})"

@@ -1,0 +1,1 @@
+"""Factories and helpers for testing code that uses oauthkit (importable by users)."""

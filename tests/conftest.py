@@ -1,0 +1,19 @@
+import pytest
+
+from oauthkit.testing.factories import ClientFactory, UserFactory
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def oauth_client(db):
+    """A confidential client (client_secret_basic) with code, refresh and client credentials."""
+    return ClientFactory(name="Example App")
+
+
+@pytest.fixture
+def public_client(db):
+    return ClientFactory(public=True, name="Native App", redirect_uris=["http://127.0.0.1/cb"])
