@@ -1,5 +1,6 @@
 """Settings for the test suite: SQLite by default, any database through DATABASE_URL."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -57,10 +58,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not shared-cache memory, so that threads in race tests wait on the lock
     # instead of failing with "table is locked".
     DATABASES["default"]["TEST"] = {
-        "NAME": str(Path(tempfile.gettempdir()) / "oauthkit-tests.sqlite3")
+        "NAME": str(Path(tempfile.gettempdir()) / f"oauthkit-tests-{os.getpid()}.sqlite3")
     }
     if django.VERSION >= (5, 1):
         DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+else:
+    # One test database per process, so that several runs can share a server.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_oauthkit_{os.getpid()}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
