@@ -28,6 +28,7 @@ from .errors import (
 )
 from .hashing import hash_secret, new_secret
 from .models import AuthorizationCode, Client, Consent, is_loopback_host
+from .params import check_characters
 from .pkce import check_code_challenge
 from .scopes import format_scope, resolve_scopes
 
@@ -97,6 +98,10 @@ class AuthorizationRequest:
                 raise FatalAuthorizationError(
                     _("The %(name)s parameter is repeated.") % {"name": name}
                 )
+            if "\x00" in params.get(name, ""):
+                raise FatalAuthorizationError(
+                    _("The %(name)s parameter is invalid.") % {"name": name}
+                )
         client_id = params.get("client_id")
         if not client_id:
             raise FatalAuthorizationError(_("The request has no client_id."))
@@ -126,6 +131,7 @@ class AuthorizationRequest:
 
     # The checklist, in order; each step raises a specific OAuthError.
     def validate(self) -> None:
+        check_characters(self.raw)
         self.check_repeated_parameters()
         self.check_response_type()
         self.check_client_may_use_code()

@@ -9,6 +9,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from ..errors import InvalidRequest, OAuthError
+from ..params import check_characters
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -27,6 +28,7 @@ def read_form(request: HttpRequest) -> QueryDict:
     repeated = sorted(name for name, values in params.lists() if len(values) > 1)
     if repeated:
         raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}.")
+    check_characters(params)
     return params
 
 
