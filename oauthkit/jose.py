@@ -99,10 +99,12 @@ def sign(claims: dict[str, Any], key: jwk.JWK, *, typ: str | None = None) -> str
 def unverified_header(token: str) -> dict[str, Any]:
     """The protected header, for choosing a key; never trust anything else from it."""
     try:
-        head = token.split(".", 1)[0]
-        return json.loads(_b64decode(head))
+        header = json.loads(_b64decode(token.split(".", 1)[0]))
     except (ValueError, IndexError) as exc:
         raise JOSEError("Malformed token.") from exc
+    if not isinstance(header, dict):
+        raise JOSEError("Malformed token header.")
+    return header
 
 
 def verify(
@@ -117,7 +119,10 @@ def verify(
         raise JOSEError("Not a compact JWS.")
     header = unverified_header(token)
     alg = header.get("alg")
-    key = keys.get(header.get("kid")) if header.get("kid") else _only(keys)
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise JOSEError("Malformed key ID.")
+    key = keys.get(kid) if kid else _only(keys)
     if key is None:
         raise JOSEError("Unknown signing key.")
     if alg not in algs or alg not in ALGORITHMS_BY_KTY.get(key.get("kty"), ()):

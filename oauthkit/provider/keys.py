@@ -77,8 +77,18 @@ class KeyRing:
             )
         return key
 
-    def verification_keys(self) -> dict[str, jwk.JWK]:
-        return self.current().published
+    def verification_keys(self, kid: str | None = None) -> dict[str, jwk.JWK]:
+        """Published keys by kid. An unknown ``kid`` reloads the keys (at most once a
+        second), so a key that another process just created is found without waiting
+        for ``KEY_CACHE_TIMEOUT``."""
+        keys = self.current()
+        stale = time.monotonic() - keys.loaded_at > UNKNOWN_KID_RELOAD_INTERVAL
+        if isinstance(kid, str) and kid not in keys.published and stale:
+            with self._lock:
+                if self._keys is keys:
+                    self._keys = None
+            keys = self.current()
+        return keys.published
 
     def jwks(self) -> dict:
         keys = self.current()
@@ -113,6 +123,9 @@ def published_filter() -> Q:
     signed_token_lifetime = oauthkit_settings.ACCESS_TOKEN_LIFETIME + RETIREMENT_MARGIN
     return Q(active=True) | Q(retired_at__gt=timezone.now() - signed_token_lifetime)
 
+
+#: Seconds between reloads caused by tokens naming an unknown kid.
+UNKNOWN_KID_RELOAD_INTERVAL = 1.0
 
 #: Extra time a retired key stays published, for clock skew and in-flight tokens.
 RETIREMENT_MARGIN = timedelta(minutes=5)

@@ -143,7 +143,7 @@ def find_access_token(token: str, *, issuer: str) -> AccessToken | None:
         try:
             _, claims = jose.verify(
                 token,
-                key_ring.verification_keys(),
+                key_ring.verification_keys(jose.unverified_header(token).get("kid")),
                 algs=jose.SUPPORTED_ALGORITHMS,
                 typ=JWT_ACCESS_TOKEN_TYPE,
             )
