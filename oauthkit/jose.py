@@ -9,6 +9,7 @@ caller checks claims explicitly (``check_time_claims``).
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -55,7 +56,8 @@ def parse_key(material: str | dict, algorithm: str | None = None) -> jwk.JWK:
             key = jwk.JWK.from_json(material)
         else:
             key = jwk.JWK.from_pem(material.encode())
-    except (ValueError, TypeError, JWException) as exc:
+    except (ValueError, TypeError, AttributeError, JWException) as exc:
+        # AttributeError: neither str nor dict (None from a missing environment variable).
         raise JOSEError(f"Unreadable key: {exc}") from exc
     return _complete(key, algorithm or key.get("alg") or default_algorithm(key))
 
@@ -147,11 +149,17 @@ def check_time_claims(
     """Reject an expired (``exp``) or not-yet-valid (``nbf``) token, with ``leeway`` seconds."""
     now = time.time() if now is None else now
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or now > exp + leeway:
+    # json.loads accepts NaN and Infinity; a NaN ``exp`` would never compare as past.
+    if not _is_number(exp) or now > exp + leeway:
         raise JOSEError("Token expired.")
     nbf = claims.get("nbf")
-    if nbf is not None and (not isinstance(nbf, int | float) or now + leeway < nbf):
+    if nbf is not None and (not _is_number(nbf) or now + leeway < nbf):
         raise JOSEError("Token not yet valid.")
+
+
+def _is_number(value: Any) -> bool:
+    # RFC 7519 §2 NumericDate: a finite JSON number (bool is an int in Python).
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _only(keys: dict[str, jwk.JWK]) -> jwk.JWK | None:

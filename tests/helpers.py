@@ -4,6 +4,8 @@ and driving the authorization code flow through real requests."""
 from __future__ import annotations
 
 import base64
+import html
+import re
 import secrets
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -84,5 +86,61 @@ def redeem(http, oauth_client, code: str, verifier: str, **extra):
     }
     headers = basic_auth(oauth_client) if oauth_client.raw_secret else {}
     if not oauth_client.raw_secret:
+        data["client_id"] = oauth_client.client_id
+    return post_form(http, "/o/token/", data, **headers)
+
+
+# --- Authorization endpoint and authorization-code token requests ---------------------------
+
+#: OAUTHKIT["ISSUER"] in tests/settings.py; sent as ``iss`` in authorization responses.
+ISSUER = "https://testserver"
+
+
+def assert_error_page(response) -> None:
+    """The authorization endpoint showed its error page and did not redirect.
+
+    RFC 6749 §4.1.2.1: without a proven client and redirect URI, never redirect.
+    """
+    assert response.status_code == 400, (response.status_code, response.content)
+    assert "Location" not in response
+    assert "oauthkit/provider/error.html" in [t.name for t in response.templates]
+
+
+def assert_redirected_error(
+    response, error: str, *, redirect_uri: str = REDIRECT_URI, state: str | None = "xyz"
+) -> dict[str, str]:
+    """The authorization endpoint sent ``error`` back to ``redirect_uri`` with
+    error_description, state (RFC 6749 §4.1.2.1) and iss (RFC 9207 §2); returns the query."""
+    assert response.status_code in (302, 303), (response.status_code, response.content)
+    location = response["Location"]
+    assert location.startswith(redirect_uri + ("&" if "?" in redirect_uri else "?")), location
+    query = query_of(location)
+    assert query["error"] == error, query
+    assert query["error_description"]
+    assert query.get("state") == state
+    assert query["iss"] == ISSUER
+    assert "code" not in query
+    return query
+
+
+def consent_form(response) -> dict[str, str]:
+    """The hidden fields of a consent page's form, as the browser would post them."""
+    assert response.status_code == 200, (response.status_code, response.content)
+    fields = re.findall(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)">', response.content.decode()
+    )
+    return {name: html.unescape(value) for name, value in fields}
+
+
+def token_request(http, oauth_client, data: dict, **headers):
+    """POST ``data`` to the token endpoint, authenticated the way ``oauth_client`` registered
+    (Basic, client_secret_post or client_id only). ``None`` values are left out."""
+    data = {k: v for k, v in data.items() if v is not None}
+    method = oauth_client.token_endpoint_auth_method
+    if method == "client_secret_basic":
+        headers = {**basic_auth(oauth_client), **headers}
+    elif method == "client_secret_post":
+        data.update(client_id=oauth_client.client_id, client_secret=oauth_client.raw_secret)
+    else:
         data["client_id"] = oauth_client.client_id
     return post_form(http, "/o/token/", data, **headers)

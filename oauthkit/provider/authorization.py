@@ -55,18 +55,16 @@ def redirect_uri_matches(registered: str, requested: str) -> bool:
     if reg.scheme != "http" or not is_loopback_host(reg.hostname or ""):
         return False
     try:
-        req.port  # noqa: B018 - raises ValueError on a malformed port
+        port = req.port
     except ValueError:
         return False
-    return (
-        req.scheme == "http"
-        and req.hostname == reg.hostname
-        and req.path == reg.path
-        and req.query == reg.query
-        and not req.fragment
-        and req.username is None
-        and req.password is None
-    )
+    # Only the port may differ: rebuild the registered URI with the requested port and
+    # compare strings, so that case, userinfo, an empty "?" or "#" all fail as elsewhere.
+    host = reg.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return requested == urlunsplit(("http", netloc, reg.path, reg.query, ""))
 
 
 def load_client(client_id: str, user) -> Client | None:

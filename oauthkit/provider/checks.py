@@ -3,7 +3,7 @@
 oauthkit.E001  ISSUER is not an https URL while DEBUG is off
 oauthkit.E002  no signing key while DEBUG is off
 oauthkit.E003  a dotted path in settings does not import
-oauthkit.E004  a key in SIGNING_KEYS cannot be read
+oauthkit.E004  a key in SIGNING_KEYS cannot be read, or is public and cannot sign
 oauthkit.W001  DEBUG is on and no signing key is set: a development key is generated
 oauthkit.W002  ALLOW_PLAIN_PKCE is on
 oauthkit.W003  REQUIRE_PKCE is off
@@ -28,7 +28,7 @@ def check_issuer(app_configs=None, **kwargs):
     if settings.DEBUG:
         return []
     parts = urlsplit(issuer or "")
-    if parts.scheme != "https" or parts.query or parts.fragment:
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
         return [
             Error(
                 "OAUTHKIT['ISSUER'] must be an https URL without query or fragment.",
@@ -44,9 +44,13 @@ def check_signing_keys(app_configs=None, **kwargs):
     errors = []
     for index, material in enumerate(oauthkit_settings.user_settings.get("SIGNING_KEYS", [])):
         try:
-            jose.parse_key(material)
+            key = jose.parse_key(material)
         except jose.JOSEError as exc:
             errors.append(Error(f"SIGNING_KEYS[{index}] cannot be read: {exc}", id="oauthkit.E004"))
+            continue
+        if not key.has_private:
+            # A public key would be chosen to sign and fail on the first token request.
+            errors.append(Error(f"SIGNING_KEYS[{index}] is a public key.", id="oauthkit.E004"))
     if oauthkit_settings.SIGNING_KEYS or _database_has_key():
         return errors
     if settings.DEBUG:

@@ -3,13 +3,18 @@ POST with a form body only, errors as JSON, never cached, CORS without credentia
 
 from __future__ import annotations
 
+import logging
+
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from ..errors import InvalidRequest, OAuthError
+from ..errors import InvalidRequest, OAuthError, ServerError
 from ..params import check_characters
+
+logger = logging.getLogger(__name__)
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -60,6 +65,11 @@ class BackChannelView(View):
             response = self.process(request, read_form(request))
         except OAuthError as error:
             response = error.as_response()
+        except ImproperlyConfigured:
+            # No signing key (DEBUG off, none configured): answer the standard JSON
+            # server_error (RFC 6749 §5.2) rather than a traceback page.
+            logger.exception("oauthkit is misconfigured; answering server_error.")
+            response = ServerError("The server cannot issue tokens now.").as_response()
         return allow_cors(no_store(response))
 
     def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 
 from ..keys import key_ring
@@ -16,19 +16,25 @@ def public_json(body: dict, max_age: int = 300) -> JsonResponse:
     return allow_cors(response, methods="GET")
 
 
-class ProviderMetadataView(View):
-    """RFC 8414 §3: GET {issuer}/.well-known/oauth-authorization-server."""
+class PublicDocumentView(View):
+    """A GET-only public JSON document that browsers may fetch from any origin."""
 
     http_method_names = ["get", "options"]
+
+    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # A CORS preflight must carry the same Access-Control-* headers as the GET.
+        return allow_cors(super().options(request, *args, **kwargs), methods="GET")
+
+
+class ProviderMetadataView(PublicDocumentView):
+    """RFC 8414 §3: GET {issuer}/.well-known/oauth-authorization-server."""
 
     def get(self, request: HttpRequest) -> JsonResponse:
         return public_json(authorization_server_metadata(request))
 
 
-class JWKSView(View):
+class JWKSView(PublicDocumentView):
     """The public signing keys, including retired keys whose tokens may still be valid."""
-
-    http_method_names = ["get", "options"]
 
     def get(self, request: HttpRequest) -> JsonResponse:
         return public_json(key_ring.jwks())

@@ -22,7 +22,9 @@ class RefreshTokenGrant(Grant):
     def handle(self) -> TokenResponse:
         token = self.load_token()
         scopes = self.narrowed_scopes(token)
-        rotate = oauthkit_settings.ROTATE_REFRESH_TOKENS
+        # RFC 9700 §4.14.2: a public client's refresh tokens are always rotated, since
+        # rotation with reuse detection is what protects them (no sender constraint).
+        rotate = oauthkit_settings.ROTATE_REFRESH_TOKENS or self.client.is_public
         if rotate:
             self.rotate(token)
         raw, access = issue_access_token(

@@ -1,0 +1,168 @@
+"""``manage.py createclient``: register an OAuth client from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from ...forms import client_list_errors
+from ...grants.base import grant_registry
+from ...models import Client
+from ...scopes import known_scopes
+
+#: Shorter secrets are refused: ours have 256 bits (hashing.py), and SHA-256 storage is
+#: only safe for high-entropy values.
+MIN_SECRET_LENGTH = 32
+
+DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
+
+
+class Command(BaseCommand):
+    help = (
+        "Register an OAuth client. The secret of a confidential client is printed once; "
+        "only its hash is stored."
+    )
+
+    def add_arguments(self, parser) -> None:
+        Type, Method = Client.ClientType, Client.AuthMethod
+        parser.add_argument("--name", required=True, help=_("Name shown on the consent page."))
+        parser.add_argument("--type", choices=Type.values, default=Type.CONFIDENTIAL)
+        parser.add_argument(
+            "--grant-type",
+            action="append",
+            dest="grant_types",
+            choices=list(grant_registry()),
+            help=_("Repeatable. Default: authorization_code and refresh_token."),
+        )
+        parser.add_argument(
+            "--redirect-uri", action="append", dest="redirect_uris", default=[], metavar="URI"
+        )
+        scopes = list(known_scopes())
+        parser.add_argument(
+            "--scope",
+            action="append",
+            dest="scopes",
+            choices=scopes,
+            default=[],
+            help=_("Repeatable: the scopes the client may request (default: all)."),
+        )
+        parser.add_argument(
+            "--default-scope", action="append", dest="default_scopes", choices=scopes, default=[]
+        )
+        parser.add_argument(
+            "--auth-method",
+            choices=Method.values,
+            help=_("Default: client_secret_basic, or none for a public client."),
+        )
+        parser.add_argument("--skip-consent", action="store_true", help=_("First-party only."))
+        parser.add_argument("--client-id", help=_("Default: a random ID."))
+        parser.add_argument(
+            "--client-secret",
+            help=_("For automation; at least %(min)d characters. Default: a random secret.")
+            % {"min": MIN_SECRET_LENGTH},
+        )
+        parser.add_argument("--json", action="store_true", help=_("Print a JSON object."))
+
+    def handle(self, *args, **options) -> None:
+        client, secret = self.build(options)
+        self.validate(client, options)
+        try:
+            with transaction.atomic():
+                client.save(force_insert=True)
+        except IntegrityError as exc:  # a concurrent insert of the same client_id
+            raise CommandError(
+                _("The client could not be saved: %(error)s") % {"error": exc}
+            ) from exc
+        self.report(client, secret, as_json=options["json"])
+
+    def build(self, options: dict) -> tuple[Client, str | None]:
+        public = options["type"] == Client.ClientType.PUBLIC
+        client = Client(
+            name=options["name"],
+            client_type=options["type"],
+            redirect_uris=list(dict.fromkeys(options["redirect_uris"])),
+            grant_types=list(dict.fromkeys(options["grant_types"] or DEFAULT_GRANT_TYPES)),
+            scopes=list(dict.fromkeys(options["scopes"])),
+            default_scopes=list(dict.fromkeys(options["default_scopes"])),
+            token_endpoint_auth_method=options["auth_method"]
+            or (Client.AuthMethod.NONE if public else Client.AuthMethod.CLIENT_SECRET_BASIC),
+            skip_consent=options["skip_consent"],
+        )
+        if options["client_id"]:
+            client.client_id = options["client_id"]
+        secret = options["client_secret"]
+        if public:
+            if secret:
+                raise CommandError(_("A public client has no secret: drop --client-secret."))
+            return client, None
+        if secret is None:
+            return client, client.set_new_secret()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise CommandError(
+                _("--client-secret must be at least %(min)d characters long.")
+                % {"min": MIN_SECRET_LENGTH}
+            )
+        client.set_secret(secret)
+        return client, secret
+
+    def validate(self, client: Client, options: dict) -> None:
+        if Client.objects.filter(client_id=client.client_id).exists():
+            raise CommandError(
+                _("A client with ID %(client_id)s already exists.")
+                % {"client_id": client.client_id}
+            )
+        try:
+            client.full_clean()
+            errors = {}
+        except ValidationError as exc:
+            errors = exc.message_dict
+        for field, messages in client_list_errors(
+            grant_types=client.grant_types,
+            scopes=client.scopes,
+            default_scopes=client.default_scopes,
+            redirect_uris=client.redirect_uris,
+        ).items():
+            errors.setdefault(field, []).extend(messages)
+        # argparse checks choices only for options given on a command line, not as
+        # call_command() keyword arguments.
+        for field, known in (
+            ("grant_types", grant_registry()),
+            ("scopes", known_scopes()),
+            ("default_scopes", known_scopes()),
+        ):
+            unknown = [v for v in getattr(client, field) if v not in known]
+            if unknown:
+                message = _("not enabled here: %(values)s") % {"values": ", ".join(unknown)}
+                errors.setdefault(field, []).append(message)
+        if errors:
+            lines = [f"{field}: {message}" for field, msgs in errors.items() for message in msgs]
+            raise CommandError(_("Invalid client:") + "\n  " + "\n  ".join(lines))
+
+    def report(self, client: Client, secret: str | None, *, as_json: bool) -> None:
+        if as_json:
+            body = {
+                "client_id": client.client_id,
+                "client_secret": secret,
+                "name": client.name,
+                "client_type": client.client_type,
+                "token_endpoint_auth_method": client.token_endpoint_auth_method,
+                "redirect_uris": client.redirect_uris,
+                "grant_types": client.grant_types,
+                "scopes": client.scopes,
+                "default_scopes": client.default_scopes,
+                "skip_consent": client.skip_consent,
+            }
+            self.stdout.write(json.dumps(body, indent=2))
+            return
+        self.stdout.write(_("Client ID: %(client_id)s") % {"client_id": client.client_id})
+        if secret is not None:
+            self.stdout.write(_("Client secret: %(secret)s") % {"secret": secret})
+            self.stdout.write(
+                self.style.WARNING(
+                    _("The secret is shown only once: only its hash is stored. Copy it now.")
+                )
+            )
