@@ -244,7 +244,13 @@ class Token(GrantedRecord):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and not self.is_expired
+        """Usable: not revoked, not expired, and its client and user still active."""
+        return (
+            self.revoked_at is None
+            and not self.is_expired
+            and self.client.is_active
+            and (self.user is None or self.user.is_active)
+        )
 
 
 class AccessToken(Token):
@@ -276,6 +282,11 @@ class RefreshToken(Token):
 
     def __str__(self) -> str:
         return f"{self.client_id}:{self.grant_id}"
+
+    @property
+    def is_active(self) -> bool:
+        # A rotated refresh token can never be used again (RFC 9700 §4.14.2).
+        return self.rotated_at is None and super().is_active
 
 
 class Consent(models.Model):

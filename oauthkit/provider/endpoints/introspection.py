@@ -40,17 +40,11 @@ class IntrospectionView(BackChannelView):
             token = find()
             if token is not None:
                 break
-        if token is None or not is_usable(token):
+        if token is None or not token.is_active:
             return json_response(INACTIVE)
         if token.client_id != client.pk and not client.can_introspect:
             return json_response(INACTIVE)
         return json_response(describe_token(token, issuer))
-
-
-def is_usable(token) -> bool:
-    """Neither expired nor revoked; a refresh token also not yet rotated, since a rotated
-    one can never be used again (RFC 9700 §4.14.2)."""
-    return token.is_active and getattr(token, "rotated_at", None) is None
 
 
 def describe_token(token, issuer: str) -> dict:

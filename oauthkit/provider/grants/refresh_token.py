@@ -9,7 +9,7 @@ from .. import signals
 from ..errors import InvalidGrant, InvalidRequest, InvalidScope
 from ..events import reuse_detected, revoke_grant, token_issued
 from ..models import RefreshToken
-from ..scopes import format_scope, parse_scope
+from ..scopes import allowed_scopes, format_scope, parse_scope
 from ..tokens import TokenResponse, find_refresh_token, issue_access_token, issue_refresh_token
 from .base import Grant
 
@@ -75,14 +75,20 @@ class RefreshTokenGrant(Grant):
             raise InvalidGrant("The refresh token has been revoked.")
         if token.is_expired:
             raise InvalidGrant("The refresh token has expired.")
+        if token.user is not None and not token.user.is_active:
+            raise InvalidGrant("The user of this refresh token is inactive.")
         return token
 
     def narrowed_scopes(self, token: RefreshToken) -> list[str]:
         requested = parse_scope(self.params.get("scope"))
+        # Scopes the client has since lost are no longer issued.
+        current = [s for s in token.scopes if s in allowed_scopes(self.client)]
+        if not current:
+            raise InvalidGrant("The client may no longer request any scope of this grant.")
         if not requested:
-            return token.scopes
+            return current
         # RFC 6749 §6: the scope may narrow, never widen.
-        wider = [s for s in requested if s not in token.scopes]
+        wider = [s for s in requested if s not in current]
         if wider:
             raise InvalidScope(f"Scope exceeds the original grant: {format_scope(wider)}.")
         return requested
