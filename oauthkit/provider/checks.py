@@ -20,6 +20,7 @@ from django.db import DatabaseError
 
 from .. import jose
 from ..conf import DEFAULTS, IMPORT_STRINGS, oauthkit_settings
+from .keys import configured_keys
 
 
 @register(Tags.security, deploy=False)
@@ -42,7 +43,7 @@ def check_issuer(app_configs=None, **kwargs):
 @register(Tags.security)
 def check_signing_keys(app_configs=None, **kwargs):
     errors = []
-    for index, material in enumerate(oauthkit_settings.user_settings.get("SIGNING_KEYS", [])):
+    for index, material in enumerate(configured_keys()):
         try:
             key = jose.parse_key(material)
         except jose.JOSEError as exc:
@@ -51,7 +52,11 @@ def check_signing_keys(app_configs=None, **kwargs):
         if not key.has_private:
             # A public key would be chosen to sign and fail on the first token request.
             errors.append(Error(f"SIGNING_KEYS[{index}] is a public key.", id="oauthkit.E004"))
-    if oauthkit_settings.SIGNING_KEYS or _database_has_key():
+    has_key = _database_has_key()
+    if configured_keys() or has_key:
+        return errors
+    if has_key is None and not settings.DEBUG:
+        # Before migrate the check cannot know, and must not block migrate.
         return errors
     if settings.DEBUG:
         errors.append(
@@ -72,14 +77,14 @@ def check_signing_keys(app_configs=None, **kwargs):
     return errors
 
 
-def _database_has_key() -> bool:
+def _database_has_key() -> bool | None:
+    """Whether an active key is stored; None when the table does not exist yet."""
     from .models import SigningKey
 
     try:
         return SigningKey.objects.filter(active=True).exists()
     except DatabaseError:
-        # Before migrate: the table does not exist yet.
-        return False
+        return None
 
 
 @register()

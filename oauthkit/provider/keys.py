@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -41,7 +42,9 @@ class KeySet:
     published: dict[str, jwk.JWK] = field(default_factory=dict)
     loaded_at: float = 0.0
 
+    @cached_property
     def jwks(self) -> dict:
+        """The JWKS document, built once per key set."""
         return {"keys": [jose.public_jwk(k) for k in self.published.values()]}
 
 
@@ -51,11 +54,9 @@ class KeyRing:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
-        self._jwks: dict | None = None
 
     def clear(self, **kwargs) -> None:
         self._keys = None
-        self._jwks = None
 
     def current(self) -> KeySet:
         keys = self._keys
@@ -65,7 +66,6 @@ class KeyRing:
                 keys = self._keys
                 if keys is None or time.monotonic() - keys.loaded_at > ttl:
                     keys = self._keys = self._load()
-                    self._jwks = None
         return keys
 
     def signing_key(self) -> jwk.JWK:
@@ -91,17 +91,14 @@ class KeyRing:
         return keys.published
 
     def jwks(self) -> dict:
-        keys = self.current()
-        if self._jwks is None:
-            self._jwks = keys.jwks()
-        return self._jwks
+        return self.current().jwks
 
     def _load(self) -> KeySet:
         from .models import SigningKey
 
         keyset = KeySet(loaded_at=time.monotonic())
         rows = list(SigningKey.objects.filter(published_filter()))
-        if not rows and not oauthkit_settings.SIGNING_KEYS and settings.DEBUG:
+        if not rows and not configured_keys() and settings.DEBUG:
             rows = [create_signing_key(oauthkit_settings.SIGNING_ALGORITHM)]
             logger.warning("Generated a development signing key (DEBUG is on, no key set).")
         for row in rows:  # newest first
@@ -109,12 +106,19 @@ class KeyRing:
             keyset.published[key["kid"]] = key
             if row.active and keyset.signing is None:
                 keyset.signing = key
-        for material in oauthkit_settings.SIGNING_KEYS:
+        for material in configured_keys():
             key = jose.parse_key(material)
             keyset.published.setdefault(key["kid"], key)
-            if keyset.signing is None:
+            # A public key only verifies (tokens signed elsewhere); it cannot sign.
+            if keyset.signing is None and key.has_private:
                 keyset.signing = key
         return keyset
+
+
+def configured_keys() -> list:
+    """``SIGNING_KEYS`` as a list, also when a single key string was given."""
+    keys = oauthkit_settings.SIGNING_KEYS
+    return [keys] if isinstance(keys, str | dict) else list(keys or [])
 
 
 def published_filter() -> Q:

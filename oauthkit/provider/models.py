@@ -133,6 +133,9 @@ class Client(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
+        if self.client_id and self.client_id.isdigit():
+            # Checklist 12: a client_id must never equal a user's (numeric) `sub`.
+            errors["client_id"] = [_("A client ID must not consist of digits only.")]
         uri_errors = [e for uri in self.redirect_uris or [] for e in redirect_uri_errors(uri)]
         if not isinstance(self.redirect_uris, list):
             uri_errors.append(_("Enter a list of redirect URIs."))
@@ -158,6 +161,8 @@ def redirect_uri_errors(uri: str) -> list[str]:
     parts = urlsplit(uri)
     if not parts.scheme:
         return [_("%(uri)s is not an absolute URI.") % {"uri": uri}]
+    if parts.scheme in ("http", "https") and not parts.hostname:
+        return [_("%(uri)s has no host.") % {"uri": uri}]
     if parts.fragment or "#" in uri:
         return [_("%(uri)s must not contain a fragment.") % {"uri": uri}]
     if parts.scheme == "http":

@@ -408,3 +408,20 @@ def test_private_use_scheme_receives_redirected_errors(client, user):
     assert_redirected_error(
         response, "unsupported_response_type", redirect_uri="com.example.app:/cb"
     )
+
+
+@pytest.mark.parametrize(
+    ("logo_uri", "shown"),
+    [
+        ("https://testserver/static/app.png", True),
+        ("https://cdn.client.example.com/logo.png", False),  # third party: not loaded
+        ("http://testserver/static/app.png", False),  # another origin (scheme)
+    ],
+)
+def test_consent_page_loads_the_logo_only_from_this_site(client, user, logo_uri, shown):
+    # RFC 9700 §4.16, checklist 16: no third-party resources on the consent page.
+    app = ClientFactory(logo_uri=logo_uri)
+    client.force_login(user)
+    response = client.get(AUTHORIZE, params_for(app))
+    assert_consent_page(response)
+    assert (logo_uri in response.content.decode()) is shown

@@ -186,3 +186,41 @@ def test_weakened_policies_are_warnings(configure, override, check_id):
     assert set(messages) == {check_id}
     assert isinstance(messages[check_id], Warning)
     assert messages[check_id].hint
+
+
+class _MissingTable:
+    """A manager whose queries fail as they do before ``migrate``."""
+
+    def filter(self, *args, **kwargs):
+        from django.db import ProgrammingError
+
+        raise ProgrammingError("relation oauthkit_provider_signingkey does not exist")
+
+
+def test_no_key_before_migrate_does_not_block_migrate(configure, settings, monkeypatch):
+    from oauthkit.provider.models import SigningKey
+
+    settings.DEBUG = False
+    configure(SIGNING_KEYS=[])
+    monkeypatch.setattr(SigningKey, "objects", _MissingTable())
+    assert "oauthkit.E002" not in oauthkit_messages()
+
+
+def test_rotatekeys_runs_although_e002_is_raised(configure, settings, capsys):
+    from oauthkit.provider.management.commands.rotatekeys import Command
+    from oauthkit.provider.models import SigningKey
+
+    settings.DEBUG = False
+    configure(SIGNING_KEYS=[])
+    assert "oauthkit.E002" in oauthkit_messages()
+    # As `manage.py rotatekeys` runs it, without skipping checks: E002 would stop it.
+    options = Command().create_parser("manage.py", "rotatekeys").parse_args([])
+    Command().execute(**{**vars(options), "skip_checks": False})
+    assert SigningKey.objects.filter(active=True).count() == 1
+    assert "oauthkit.E002" not in oauthkit_messages()
+
+
+def test_a_single_key_string_is_read_as_one_key(configure, settings):
+    configure(SIGNING_KEYS=settings.OAUTHKIT["SIGNING_KEYS"][0])
+    assert "oauthkit.E004" not in oauthkit_messages()
+    assert key_ring.signing_key() is not None

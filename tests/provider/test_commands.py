@@ -366,3 +366,11 @@ def test_rotatekeys_prune_deletes_only_unpublished_keys(client):
 def test_rotatekeys_list_and_prune_exclude_each_other():
     with pytest.raises(CommandError):
         run("rotatekeys", "--list", "--prune")
+
+
+def test_createclient_refuses_a_client_id_of_digits_only():
+    # Checklist 12: a client_id must never equal a user's numeric `sub`.
+    with pytest.raises(CommandError, match="digits"):
+        run("createclient", "--name=Digits", "--grant-type=client_credentials", "--client-id=42")
+
+    assert not Client.objects.exists()

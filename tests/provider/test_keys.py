@@ -330,3 +330,15 @@ def test_without_key_opaque_access_tokens_are_still_issued(client, oauth_client,
     token = issue(client, oauth_client)
     assert token.count(".") != 2  # opaque, no signature needed
     assert introspect(client, oauth_client, token)["active"] is True
+
+
+def test_a_public_settings_key_is_published_but_never_signs(client, oauth_client, settings):
+    foreign = jose.generate_key("ES256")
+    public_pem = foreign.export_to_pem(private_key=False).decode()
+    private = settings.OAUTHKIT["SIGNING_KEYS"][0]
+    settings.OAUTHKIT = {**settings.OAUTHKIT, "SIGNING_KEYS": [public_pem, private]}
+
+    token = issue(client, oauth_client)
+
+    assert kid_of(token) == jose.parse_key(private)["kid"]
+    assert foreign["kid"] in published_kids(client)

@@ -205,6 +205,8 @@ def test_private_use_scheme_is_matched_exactly(client, user):
         "data:text/html,hi",
         "/relative/cb",
         "",
+        "https:///cb",  # no host
+        "https:cb",
     ],
 )
 def test_registration_refuses_unsafe_redirect_uris(uri):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
@@ -107,9 +107,10 @@ class AuthorizationView(View):
     def consent_page(self, request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
         context = {
             "client": authz.client,
+            "logo_uri": same_site_logo(authz.client.logo_uri, get_issuer(request)),
             "scopes": describe(authz.scopes),
             "hidden_fields": sorted(authz.params.items()),
-            "redirect_host": authz.redirect_uri.split("/")[2] if "//" in authz.redirect_uri else "",
+            "redirect_host": urlsplit(authz.redirect_uri).netloc,
         }
         return render(request, oauthkit_settings.CONSENT_TEMPLATE, context)
 
@@ -124,6 +125,20 @@ class AuthorizationView(View):
             return request.get_full_path()
         query = {k: v for k, v in authz.params.items() if k in AUTHORIZATION_PARAMETERS}
         return f"{request.path}?{urlencode(query)}"
+
+
+def same_site_logo(logo_uri: str, issuer: str) -> str:
+    """The logo URL when it is served by this site, else "".
+
+    The consent page loads no third-party resources (RFC 9700 §4.16, checklist 16):
+    a logo on the client's own host would tell it who looks at the page and when.
+    """
+    if not logo_uri:
+        return ""
+    logo, own = urlsplit(logo_uri), urlsplit(issuer)
+    if not logo.netloc and logo_uri.startswith("/") and not logo_uri.startswith("//"):
+        return logo_uri
+    return logo_uri if (logo.scheme, logo.netloc) == (own.scheme, own.netloc) else ""
 
 
 class ConsentNeeded(Exception):

@@ -22,6 +22,8 @@ ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 
 class Command(BaseCommand):
+    # E002 (no signing key) must not stop the command that fixes it.
+    requires_system_checks = []
     help = (
         "Generate a new signing key and retire the current ones; --list shows the keys, "
         "--prune deletes retired keys that are no longer published."
