@@ -6,18 +6,16 @@ from django.utils import timezone
 
 from .. import signals
 from ..errors import InvalidGrant, InvalidRequest
-from ..events import reuse_detected, revoke_grant, token_issued
 from ..hashing import hash_secret
 from ..models import AuthorizationCode
 from ..pkce import verify_pkce
-from ..tokens import TokenResponse, issue_access_token, issue_refresh_token
+from ..tokens import TokenResponse
 from .base import Grant
 
 
 class AuthorizationCodeGrant(Grant):
     grant_type = "authorization_code"
-
-    replayed: AuthorizationCode | None = None
+    reuse_signal = signals.authorization_code_reused
 
     def handle(self) -> TokenResponse:
         code = self.load_code()
@@ -62,49 +60,12 @@ class AuthorizationCodeGrant(Grant):
             self.replayed = code
             raise InvalidGrant("The authorization code has already been used.")
 
-    def on_failure(self, error: Exception) -> None:
-        code = self.replayed
-        if code is not None:
-            reuse_detected(
-                signals.authorization_code_reused,
-                request=self.request,
-                client=self.client,
-                user=code.user,
-                grant_id=code.grant_id,
-                what="authorization code",
-            )
-            revoke_grant(self.client, code.grant_id, reason="authorization_code_reused")
-
     def issue_tokens(self, code: AuthorizationCode) -> TokenResponse:
-        scopes = code.scopes
-        raw, access = issue_access_token(
-            client=self.client,
+        with_refresh = self.client.allows_grant_type("refresh_token")
+        return self.issue(
             user=code.user,
-            scopes=scopes,
+            scopes=code.scopes,
             grant_id=code.grant_id,
-            issuer=self.issuer,
             auth_time=code.auth_time,
-        )
-        refresh_raw = refresh = None
-        if self.client.allows_grant_type("refresh_token"):
-            refresh_raw, refresh = issue_refresh_token(
-                client=self.client,
-                user=code.user,
-                scopes=scopes,
-                grant_id=code.grant_id,
-                auth_time=code.auth_time,
-            )
-        token_issued(
-            request=self.request,
-            client=self.client,
-            user=code.user,
-            grant_type=self.grant_type,
-            access_token=access,
-            refresh_token=refresh,
-        )
-        return TokenResponse(
-            access_token=raw,
-            expires_in=int((access.expires_at - access.created).total_seconds()),
-            scope=scopes,
-            refresh_token=refresh_raw,
+            refresh_scopes=code.scopes if with_refresh else None,
         )

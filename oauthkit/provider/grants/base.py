@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import ClassVar
 
+from django.dispatch import Signal
 from django.http import HttpRequest, QueryDict
 
 from ...conf import oauthkit_settings, settings_reloaded
+from ..events import reuse_detected, revoke_grant, token_issued
 from ..models import Client
-from ..tokens import TokenResponse
+from ..tokens import TokenResponse, issue_access_token, issue_refresh_token
 
 
 class Grant:
@@ -24,6 +28,11 @@ class Grant:
     grant_type: ClassVar[str]
     #: Whether public clients (method ``none``) may use this grant.
     allows_public_clients: ClassVar[bool] = True
+    #: Sent when a single-use credential of this grant is presented again.
+    reuse_signal: ClassVar[Signal | None] = None
+
+    #: Set by ``handle`` to the code or refresh token that was presented again.
+    replayed = None
 
     def __init__(self, request: HttpRequest, client: Client, params: QueryDict, issuer: str):
         self.request = request
@@ -35,7 +44,63 @@ class Grant:
         raise NotImplementedError
 
     def on_failure(self, error: Exception) -> None:
-        """Security writes that must persist although ``handle`` failed."""
+        """Security writes that must persist although ``handle`` failed: a replayed
+        code or refresh token revokes every token of its grant (RFC 6749 §4.1.2,
+        RFC 9700 §4.14.2)."""
+        record = self.replayed
+        if record is None:
+            return
+        reuse_detected(
+            self.reuse_signal,
+            request=self.request,
+            client=self.client,
+            user=record.user,
+            grant_id=record.grant_id,
+            what=self.grant_type.replace("_", " "),
+        )
+        revoke_grant(self.client, record.grant_id, reason=f"{self.grant_type}_reused")
+
+    def issue(
+        self,
+        *,
+        user,
+        scopes: list[str],
+        grant_id: uuid.UUID,
+        auth_time: datetime | None = None,
+        refresh_scopes: list[str] | None = None,
+    ) -> TokenResponse:
+        """Issue an access token, and a refresh token when ``refresh_scopes`` is given."""
+        raw, access = issue_access_token(
+            client=self.client,
+            user=user,
+            scopes=scopes,
+            grant_id=grant_id,
+            issuer=self.issuer,
+            auth_time=auth_time,
+        )
+        refresh_raw = refresh = None
+        if refresh_scopes is not None:
+            refresh_raw, refresh = issue_refresh_token(
+                client=self.client,
+                user=user,
+                scopes=refresh_scopes,
+                grant_id=grant_id,
+                auth_time=auth_time,
+            )
+        token_issued(
+            request=self.request,
+            client=self.client,
+            user=user,
+            grant_type=self.grant_type,
+            access_token=access,
+            refresh_token=refresh,
+        )
+        return TokenResponse(
+            access_token=raw,
+            expires_in=int((access.expires_at - access.created).total_seconds()),
+            scope=scopes,
+            refresh_token=refresh_raw,
+        )
 
 
 _registry: dict[str, type[Grant]] | None = None

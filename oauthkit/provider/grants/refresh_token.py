@@ -7,57 +7,32 @@ from django.utils import timezone
 from ...conf import oauthkit_settings
 from .. import signals
 from ..errors import InvalidGrant, InvalidRequest, InvalidScope
-from ..events import reuse_detected, revoke_grant, token_issued
 from ..models import RefreshToken
 from ..scopes import allowed_scopes, format_scope, parse_scope
-from ..tokens import TokenResponse, find_refresh_token, issue_access_token, issue_refresh_token
+from ..tokens import TokenResponse, find_refresh_token
 from .base import Grant
 
 
 class RefreshTokenGrant(Grant):
     grant_type = "refresh_token"
-
-    reused: RefreshToken | None = None
+    reuse_signal = signals.refresh_token_reused
 
     def handle(self) -> TokenResponse:
         token = self.load_token()
-        scopes = self.narrowed_scopes(token)
+        current = self.current_scopes(token)
+        scopes = self.narrowed_scopes(current)
         # RFC 9700 §4.14.2: a public client's refresh tokens are always rotated, since
         # rotation with reuse detection is what protects them (no sender constraint).
         rotate = oauthkit_settings.ROTATE_REFRESH_TOKENS or self.client.is_public
         if rotate:
             self.rotate(token)
-        raw, access = issue_access_token(
-            client=self.client,
+        return self.issue(
             user=token.user,
             scopes=scopes,
             grant_id=token.grant_id,
-            issuer=self.issuer,
             auth_time=token.auth_time,
-        )
-        new_raw = new = None
-        if rotate:
             # RFC 6749 §6: the new refresh token keeps the scope of the old one.
-            new_raw, new = issue_refresh_token(
-                client=self.client,
-                user=token.user,
-                scopes=token.scopes,
-                grant_id=token.grant_id,
-                auth_time=token.auth_time,
-            )
-        token_issued(
-            request=self.request,
-            client=self.client,
-            user=token.user,
-            grant_type=self.grant_type,
-            access_token=access,
-            refresh_token=new,
-        )
-        return TokenResponse(
-            access_token=raw,
-            expires_in=int((access.expires_at - access.created).total_seconds()),
-            scope=scopes,
-            refresh_token=new_raw,
+            refresh_scopes=current if rotate else None,
         )
 
     def load_token(self) -> RefreshToken:
@@ -69,7 +44,7 @@ class RefreshTokenGrant(Grant):
         if token is None or token.client_id != self.client.pk:
             raise InvalidGrant("The refresh token is invalid.")
         if token.rotated_at is not None:
-            self.reused = token
+            self.replayed = token
             raise InvalidGrant("The refresh token has already been used.")
         if token.revoked_at is not None:
             raise InvalidGrant("The refresh token has been revoked.")
@@ -79,12 +54,16 @@ class RefreshTokenGrant(Grant):
             raise InvalidGrant("The user of this refresh token is inactive.")
         return token
 
-    def narrowed_scopes(self, token: RefreshToken) -> list[str]:
-        requested = parse_scope(self.params.get("scope"))
-        # Scopes the client has since lost are no longer issued.
-        current = [s for s in token.scopes if s in allowed_scopes(self.client)]
+    def current_scopes(self, token: RefreshToken) -> list[str]:
+        """The token's scopes that the client may still request."""
+        allowed = allowed_scopes(self.client)
+        current = [s for s in token.scopes if s in allowed]
         if not current:
             raise InvalidGrant("The client may no longer request any scope of this grant.")
+        return current
+
+    def narrowed_scopes(self, current: list[str]) -> list[str]:
+        requested = parse_scope(self.params.get("scope"))
         if not requested:
             return current
         # RFC 6749 §6: the scope may narrow, never widen.
@@ -99,18 +78,5 @@ class RefreshTokenGrant(Grant):
         ).update(rotated_at=timezone.now())
         if not rotated:
             # Another request rotated it first: the token was presented twice.
-            self.reused = token
+            self.replayed = token
             raise InvalidGrant("The refresh token has already been used.")
-
-    def on_failure(self, error: Exception) -> None:
-        token = self.reused
-        if token is not None:
-            reuse_detected(
-                signals.refresh_token_reused,
-                request=self.request,
-                client=self.client,
-                user=token.user,
-                grant_id=token.grant_id,
-                what="refresh token",
-            )
-            revoke_grant(self.client, token.grant_id, reason="refresh_token_reused")

@@ -208,3 +208,33 @@ def test_client_without_the_refresh_token_grant_is_unauthorized_client(client):
     assert_oauth_error(response, "unauthorized_client")
     token.refresh_from_db()
     assert token.rotated_at is None
+
+
+def test_a_deactivated_users_tokens_stop_working(client, user, oauth_client):
+    pair = first_pair(client, user, oauth_client)
+    user.is_active = False
+    user.save()
+
+    assert_oauth_error(refresh(client, oauth_client, pair["refresh_token"]), "invalid_grant")
+    assert not is_active(client, oauth_client, pair["access_token"])
+    assert not is_active(client, oauth_client, pair["refresh_token"])
+
+
+def test_refresh_drops_scopes_the_client_may_no_longer_request(client, user, oauth_client):
+    pair = first_pair(client, user, oauth_client, scope="read write")
+    oauth_client.scopes = ["read"]
+    oauth_client.save()
+
+    body = refresh(client, oauth_client, pair["refresh_token"]).json()
+
+    assert body["scope"] == "read"
+    # The new refresh token carries only what is still allowed.
+    assert RefreshToken.objects.get(rotated_at__isnull=True).scope == "read"
+
+
+def test_refresh_fails_when_the_client_lost_every_scope_of_the_grant(client, user, oauth_client):
+    pair = first_pair(client, user, oauth_client, scope="read")
+    oauth_client.scopes = ["write"]
+    oauth_client.save()
+
+    assert_oauth_error(refresh(client, oauth_client, pair["refresh_token"]), "invalid_grant")
