@@ -90,6 +90,7 @@ class GrantTypeFilter(admin.SimpleListFilter):
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
     form = ClientAdminForm
+    ordering = ("name",)
     list_display = (
         "name",
         "client_id",

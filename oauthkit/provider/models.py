@@ -103,7 +103,8 @@ class Client(models.Model):
     class Meta:
         verbose_name = _("client")
         verbose_name_plural = _("clients")
-        ordering = ["name"]
+        # No default ordering: the hot path looks clients up by a unique key, where an
+        # ORDER BY only costs; lists order explicitly (the admin by name).
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
