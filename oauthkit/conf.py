@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import Signal
 from django.utils.module_loading import import_string
@@ -65,10 +66,50 @@ DEFAULTS: dict[str, Any] = {
     ],
     "CONSENT_TEMPLATE": "oauthkit/provider/authorize.html",
     "ERROR_TEMPLATE": "oauthkit/provider/error.html",
+    # Provider side: a cache alias (a shared one, e.g. Redis) where the ids of revoked JWT
+    # access tokens are written, so that APIs check revocation without SQL. None: nowhere.
+    "REVOCATION_CACHE": None,
+    # How APIs validate bearer tokens (oauthkit.resource, oauthkit.drf). A partial dict is
+    # merged over these defaults; see docs/drf.md.
+    "RESOURCE_SERVER": {
+        # "local": the API runs in the provider's project; "remote": a separate service.
+        "MODE": "local",
+        # This API's identifier, required in the token's `aud`. None: the provider's
+        # ACCESS_TOKEN_AUDIENCE, else its issuer.
+        "AUDIENCE": None,
+        # Remote: the provider's issuer URL (its metadata is read from there).
+        "ISSUER": None,
+        # Remote: this API's own client credentials, for the introspection endpoint.
+        "CLIENT_ID": None,
+        "CLIENT_SECRET": None,
+        # How a JWT's revocation is seen: "database" (one indexed query; local only),
+        # "cache" (the provider's REVOCATION_CACHE, shared: no SQL at all),
+        # "introspection" (remote: ask the provider, cached INTROSPECTION_CACHE_TIMEOUT),
+        # or "none" (tokens live until they expire).
+        "REVOCATION_CHECK": "database",
+        # The cache alias for the revocation list and introspection answers.
+        "CACHE": "default",
+        "LEEWAY": timedelta(seconds=30),
+        # Remote: the JWKS is refetched on an unknown kid at most this often.
+        "JWKS_REFRESH_INTERVAL": timedelta(seconds=30),
+        "METADATA_CACHE_TIMEOUT": timedelta(hours=1),
+        # Upper bound for caching an introspection answer (never past the token's exp).
+        "INTROSPECTION_CACHE_TIMEOUT": timedelta(minutes=5),
+        "HTTP_TIMEOUT": timedelta(seconds=5),
+        # RFC 6750 §2.2 / §2.3: the form body is optional, the query string discouraged.
+        "ALLOW_FORM_BODY": False,
+        "ALLOW_QUERY_STRING": False,
+        # Scope names used by TokenHasReadWriteScope.
+        "READ_SCOPE": "read",
+        "WRITE_SCOPE": "write",
+        "REALM": "api",
+    },
 }
 
 # Settings holding a dotted path (or a list of them) imported on first use.
 IMPORT_STRINGS = {"ADAPTER", "GRANT_TYPES"}
+# Dict settings whose user value is merged over the default dict.
+MERGED_DICTS = {"RESOURCE_SERVER"}
 
 
 class OAuthkitSettings:
@@ -90,6 +131,11 @@ class OAuthkitSettings:
         except KeyError:
             pass
         value = self.user_settings.get(name, self.defaults[name])
+        if name in MERGED_DICTS:
+            unknown = set(value) - set(self.defaults[name])
+            if unknown:
+                raise ImproperlyConfigured(f"Unknown keys in OAUTHKIT[{name!r}]: {sorted(unknown)}")
+            value = {**self.defaults[name], **value}
         if name in IMPORT_STRINGS:
             value = _import(value)
         self._cached[name] = value

@@ -18,6 +18,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import oauthkit_settings
+from ..revocation import publish_revocations
 from .hashing import hash_secret, new_secret, secret_matches
 
 
@@ -192,6 +194,20 @@ class TokenQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+class AccessTokenQuerySet(TokenQuerySet):
+    def revoke(self) -> int:
+        """Revoke, and put revoked JWT ids on the shared revocation list when one is set."""
+        if not oauthkit_settings.REVOCATION_CACHE:
+            return super().revoke()
+        pending = list(self.filter(revoked_at__isnull=True).values_list("pk", "jti", "expires_at"))
+        count = AccessToken.objects.filter(pk__in=[pk for pk, _, _ in pending]).update(
+            revoked_at=timezone.now()
+        )
+        # Written before commit: a rollback leaves a token listed as revoked, which fails safe.
+        publish_revocations((jti, expires_at) for _, jti, expires_at in pending)
+        return count
+
+
 class GrantedRecord(models.Model):
     """Fields shared by codes and tokens."""
 
@@ -266,6 +282,8 @@ class AccessToken(Token):
     # Only opaque tokens are looked up by hash; a JWT is found by its jti.
     token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
     audience = models.TextField(_("audience"), blank=True)
+
+    objects = AccessTokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("access token")

@@ -1,0 +1,1 @@
+"""Django REST framework integration: ``OAuth2Authentication`` and scope permissions."""

@@ -1,0 +1,277 @@
+"""Bearer-token validation for APIs: one code path for DRF, decorators and mixins.
+
+``validate_bearer_token(raw)`` returns a ``ValidatedToken`` or raises ``InvalidToken``
+(RFC 6750 §3.1 ``invalid_token``) or ``ProviderUnavailable`` (the provider could not be
+asked; never an accepted token). The mode comes from ``OAUTHKIT["RESOURCE_SERVER"]``:
+
+- local: the API runs in the provider's project. JWTs are verified in memory with the
+  provider's cached keys; opaque tokens are looked up by hash.
+- remote: the API is a separate service. JWTs are verified against the provider's JWKS
+  (fetched from its metadata, cached); opaque tokens are introspected (RFC 7662) with the
+  API's own client credentials, the answer cached no longer than the token lives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from . import jose
+from .conf import oauthkit_settings
+from .revocation import is_revoked
+
+JWT_ACCESS_TOKEN_TYPE = "at+jwt"
+
+
+class InvalidToken(Exception):
+    """The token is missing its mark: bad, expired, revoked or for another audience."""
+
+    def __init__(self, description: str = "The access token is invalid."):
+        self.description = description
+        super().__init__(description)
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached to validate a token (remote mode)."""
+
+
+class ClientPrincipal(AnonymousUser):
+    """``request.user`` for a token with no user (client credentials): no user, a client.
+
+    Anonymous-style, so user-only checks (``IsAuthenticated``) do not pass on it;
+    scope permissions look at ``request.auth``.
+    """
+
+    def __init__(self, client_id: str):
+        self.client_id = client_id
+
+    def __str__(self) -> str:
+        return f"client:{self.client_id}"
+
+
+class TokenUser:
+    """``request.user`` in remote mode: the token's subject, with no local user row.
+
+    Map subjects to your own users by overriding ``ProviderAdapter.get_user_for_token``.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = id = None
+
+    def __init__(self, subject: str):
+        self.username = subject
+
+    def get_username(self) -> str:
+        return self.username
+
+    def __str__(self) -> str:
+        return self.username
+
+
+@dataclass
+class ValidatedToken:
+    """A valid access token: what ``request.auth`` is for an API."""
+
+    claims: dict[str, Any]
+    scopes: frozenset[str]
+    client_id: str
+    subject: str | None
+    jti: str | None
+    expires_at: datetime
+    audience: list[str] = field(default_factory=list)
+    #: The user's primary key (local tokens), when the token has a user.
+    user_id: Any = None
+    has_user: bool = True
+
+    def has_scopes(self, required) -> bool:
+        return set(required) <= self.scopes
+
+    def user(self):
+        """The token's user, loaded on first use; a ``ClientPrincipal`` if it has none."""
+        if not self.has_user:
+            return ClientPrincipal(self.client_id)
+        return SimpleLazyObject(lambda: resolve_user(self))
+
+
+def settings_() -> dict[str, Any]:
+    return oauthkit_settings.RESOURCE_SERVER
+
+
+def expected_issuer(request: HttpRequest | None = None) -> str:
+    conf = settings_()
+    if conf["MODE"] == "remote":
+        return conf["ISSUER"].rstrip("/")
+    from .provider.issuer import get_issuer
+
+    return get_issuer(request)
+
+
+def expected_audience(request: HttpRequest | None = None) -> str:
+    conf = settings_()
+    return conf["AUDIENCE"] or oauthkit_settings.ACCESS_TOKEN_AUDIENCE or expected_issuer(request)
+
+
+def validate_bearer_token(token: str, request: HttpRequest | None = None) -> ValidatedToken:
+    """Validate an access token for this API; see the module docstring."""
+    if not token or len(token) > 8192:
+        raise InvalidToken()
+    remote = settings_()["MODE"] == "remote"
+    if token.count(".") == 2:
+        validated = validate_jwt(token, request, remote=remote)
+        check_revocation(validated, token, remote=remote)
+        return validated
+    if remote:
+        from ._remote import introspect
+
+        return from_introspection(introspect(token), request)
+    return validate_local_opaque(token, request)
+
+
+def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
+    """Signature (allowed asymmetric algs only), typ at+jwt, iss, aud, exp/nbf (RFC 9068 §4)."""
+    try:
+        kid = jose.unverified_header(token).get("kid")
+        if remote:
+            from ._remote import jwks_keys
+
+            keys = jwks_keys(kid)
+        else:
+            from .provider.keys import key_ring
+
+            keys = key_ring.verification_keys(kid)
+        _, claims = jose.verify(
+            token, keys, algs=jose.SUPPORTED_ALGORITHMS, typ=JWT_ACCESS_TOKEN_TYPE
+        )
+        leeway = int(settings_()["LEEWAY"].total_seconds())
+        jose.check_time_claims(claims, leeway=leeway)
+    except jose.JOSEError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims.get("iss") != expected_issuer(request):
+        raise InvalidToken("The token was issued by another issuer.")
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else list(audience or [])
+    if expected_audience(request) not in audiences:
+        raise InvalidToken("The token is meant for another audience.")
+    client_id = claims.get("client_id")
+    if not isinstance(client_id, str) or not isinstance(claims.get("jti"), str):
+        raise InvalidToken("The token lacks client_id or jti.")
+    subject = claims.get("sub")
+    return ValidatedToken(
+        claims=claims,
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+        client_id=client_id,
+        subject=subject if isinstance(subject, str) else None,
+        jti=claims["jti"],
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        audience=audiences,
+        # RFC 9068 §2.2: a client-credentials token's sub is the client_id.
+        has_user=subject is not None and subject != client_id,
+    )
+
+
+def check_revocation(validated: ValidatedToken, token: str, *, remote: bool) -> None:
+    """A revoked JWT is refused within the bound the configured check gives."""
+    check = settings_()["REVOCATION_CHECK"]
+    if check == "none":
+        return
+    if check == "cache":
+        if is_revoked(validated.jti):
+            raise InvalidToken("The token has been revoked.")
+        return
+    if check == "introspection" or remote:
+        from ._remote import introspect
+
+        if not introspect(token).get("active"):
+            raise InvalidToken("The token is not active.")
+        return
+    if not _database_says_active(jti=validated.jti):
+        raise InvalidToken("The token has been revoked.")
+
+
+def _database_says_active(**lookup) -> bool:
+    """One indexed query: the row exists, is not revoked, and its client and user are active.
+
+    A missing row counts as revoked (cleartokens deletes revoked rows).
+    """
+    from .provider.models import AccessToken
+
+    return (
+        AccessToken.objects.filter(**lookup, revoked_at__isnull=True, client__is_active=True)
+        .filter(Q(user__isnull=True) | Q(user__is_active=True))
+        .exists()
+    )
+
+
+def validate_local_opaque(token: str, request) -> ValidatedToken:
+    from .provider.hashing import hash_secret
+    from .provider.models import AccessToken
+
+    row = (
+        AccessToken.objects.select_related("client")
+        .filter(token_hash=hash_secret(token))
+        .filter(Q(user__isnull=True) | Q(user__is_active=True))
+        .first()
+    )
+    if row is None or row.revoked_at is not None or row.is_expired or not row.client.is_active:
+        raise InvalidToken()
+    if expected_audience(request) not in [row.audience]:
+        raise InvalidToken("The token is meant for another audience.")
+    # The default adapter's subject is the user's primary key.
+    subject = str(row.user_id) if row.user_id is not None else None
+    return ValidatedToken(
+        claims={"scope": row.scope, "client_id": row.client.client_id, "jti": row.jti},
+        scopes=frozenset(row.scopes),
+        client_id=row.client.client_id,
+        subject=subject or row.client.client_id,
+        jti=row.jti,
+        expires_at=row.expires_at,
+        audience=[row.audience],
+        user_id=row.user_id,
+        has_user=row.user_id is not None,
+    )
+
+
+def from_introspection(answer: dict[str, Any], request) -> ValidatedToken:
+    """A ValidatedToken from an RFC 7662 answer; inactive or foreign answers are refused."""
+    if not answer.get("active"):
+        raise InvalidToken("The token is not active.")
+    exp = answer.get("exp")
+    if not isinstance(exp, int | float) or exp < time.time():
+        raise InvalidToken("The token has expired.")
+    audience = answer.get("aud")
+    audiences = [audience] if isinstance(audience, str) else list(audience or [])
+    if audiences and expected_audience(request) not in audiences:
+        raise InvalidToken("The token is meant for another audience.")
+    if answer.get("token_type", "Bearer") not in ("Bearer", "bearer", "access_token"):
+        raise InvalidToken("Not an access token.")
+    client_id = str(answer.get("client_id", ""))
+    subject = answer.get("sub")
+    return ValidatedToken(
+        claims=answer,
+        scopes=frozenset(str(answer.get("scope", "")).split()),
+        client_id=client_id,
+        subject=subject if isinstance(subject, str) else None,
+        jti=answer.get("jti") if isinstance(answer.get("jti"), str) else None,
+        expires_at=datetime.fromtimestamp(exp, tz=UTC),
+        audience=audiences,
+        has_user=subject is not None and subject != client_id,
+    )
+
+
+def resolve_user(validated: ValidatedToken):
+    """The user a token stands for, through the adapter (local: by primary key)."""
+    from .provider.adapter import get_adapter
+
+    user = get_adapter().get_user_for_token(validated)
+    return user if user is not None else AnonymousUser()
