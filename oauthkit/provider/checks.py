@@ -3,7 +3,7 @@
 oauthkit.E001  ISSUER is not an https URL while DEBUG is off
 oauthkit.E002  no signing key while DEBUG is off
 oauthkit.E003  a dotted path in settings does not import
-oauthkit.E004  a key in SIGNING_KEYS cannot be read, or is public and cannot sign
+oauthkit.E004  a key in SIGNING_KEYS cannot be read
 oauthkit.W001  DEBUG is on and no signing key is set: a development key is generated
 oauthkit.W002  ALLOW_PLAIN_PKCE is on
 oauthkit.W003  REQUIRE_PKCE is off
@@ -43,17 +43,17 @@ def check_issuer(app_configs=None, **kwargs):
 @register(Tags.security)
 def check_signing_keys(app_configs=None, **kwargs):
     errors = []
+    private_keys = 0
     for index, material in enumerate(configured_keys()):
         try:
             key = jose.parse_key(material)
         except jose.JOSEError as exc:
             errors.append(Error(f"SIGNING_KEYS[{index}] cannot be read: {exc}", id="oauthkit.E004"))
             continue
-        if not key.has_private:
-            # A public key would be chosen to sign and fail on the first token request.
-            errors.append(Error(f"SIGNING_KEYS[{index}] is a public key.", id="oauthkit.E004"))
+        # A public key is published for verification only; it never signs.
+        private_keys += key.has_private
     has_key = _database_has_key()
-    if configured_keys() or has_key:
+    if private_keys or has_key:
         return errors
     if has_key is None and not settings.DEBUG:
         # Before migrate the check cannot know, and must not block migrate.

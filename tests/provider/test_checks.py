@@ -146,12 +146,19 @@ def test_private_keys_as_pem_or_jwk_pass(configure):
 
 
 @pytest.mark.parametrize("form", ["jwk", "pem"])
-def test_a_public_key_in_signing_keys_is_an_error(configure, form):
-    # It would be picked to sign and fail on the first token request.
+def test_public_keys_alone_count_as_no_signing_key(configure, settings, form):
+    # A public key is only published; with no private key nothing can sign.
+    settings.DEBUG = False
     key = jose.generate_key("ES256")
     material = key.export_public() if form == "jwk" else key.export_to_pem().decode()
     configure(SIGNING_KEYS=[material])
-    assert [m.id for m in check_signing_keys()] == ["oauthkit.E004"]
+    assert [m.id for m in check_signing_keys()] == ["oauthkit.E002"]
+
+
+def test_a_public_key_beside_a_private_key_is_fine(configure, settings):
+    public = jose.generate_key("ES256").export_public()
+    configure(SIGNING_KEYS=[public, *settings.OAUTHKIT["SIGNING_KEYS"]])
+    assert check_signing_keys() == []
 
 
 # --- E003 dotted paths --------------------------------------------------------------------

@@ -40,6 +40,8 @@ class AuthorizationCodeGrant(Grant):
             raise InvalidGrant("The authorization code is invalid.")
         if code.is_expired:
             raise InvalidGrant("The authorization code has expired.")
+        if not code.user.is_active:
+            raise InvalidGrant("The user of this authorization code is inactive.")
         return code
 
     def check_redirect_uri(self, code: AuthorizationCode) -> None:

@@ -20,6 +20,7 @@ from tests.helpers import (
     basic,
     get_code,
     post_form,
+    redeem,
     token_request,
 )
 
@@ -339,3 +340,12 @@ def test_get_is_405(client, oauth_client, issued):
     assert response.status_code == 405
     assert "POST" in response["Allow"]
     assert AuthorizationCode.objects.get().used_at is None
+
+
+def test_code_of_a_user_deactivated_since_is_refused(client, user, oauth_client):
+    client.force_login(user)
+    code, verifier = get_code(client, oauth_client)
+    user.is_active = False
+    user.save()
+
+    assert_oauth_error(redeem(client, oauth_client, code, verifier), "invalid_grant")
