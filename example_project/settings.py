@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "oauthkit.provider",
     "example_project.demo",
+    "example_project.api",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +89,16 @@ OAUTHKIT = {
         "email": "See your email address",
         "read": "Read your data",
         "write": "Change your data",
+        # example_project.api: resource-style scopes.
+        "read:users": "See the list of users",
+        "write:users": "Add users",
+        "delete:users": "Delete users",
+        "admin:all": "Do anything with the API",
+        # Dynamic per-project scopes (read:project:{project_id}). The provider accepts only
+        # scopes listed here, so the demo lists a few projects.
+        "read:project:1": "See project 1",
+        "read:project:2": "See project 2",
+        "read:project:3": "See project 3",
     },
     "DEFAULT_SCOPES": ["read"],
 }

@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("o/", include("oauthkit.provider.urls")),
     path(".well-known/", include("oauthkit.provider.well_known_urls")),
+    path("api/", include("example_project.api.urls")),
     path("", include("example_project.demo.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -118,7 +119,11 @@ def introspect(token: str) -> dict[str, Any]:
     )
     timeout = conf["INTROSPECTION_CACHE_TIMEOUT"].total_seconds()
     if answer.get("active"):
-        timeout = min(timeout, float(answer.get("exp", 0)) - time.time())
+        exp = answer.get("exp")
+        # RFC 7662 §4: never cached past the token's expiry; without a usable exp, not at all
+        # (from_introspection refuses such an answer; it must not be a 500 here).
+        expires = exp if isinstance(exp, int | float) and math.isfinite(exp) else 0
+        timeout = min(timeout, expires - time.time())
     if timeout >= 1:
         cache.set(key, answer, timeout=int(timeout))
     return answer

@@ -35,12 +35,16 @@ def get_bearer_token(request: HttpRequest) -> str | None:
         request.method not in ("GET", "HEAD")
         and request.content_type == "application/x-www-form-urlencoded"
     )
-    if conf["ALLOW_FORM_BODY"] and form_body and "access_token" in request.POST:
-        found.append(request.POST["access_token"])
-    if conf["ALLOW_QUERY_STRING"] and "access_token" in request.GET:
-        found.append(request.GET["access_token"])
+    # getlist: a repeated parameter is refused, not silently reduced to its last value
+    # (RFC 6749 §3.1: parameters must not be included more than once).
+    if conf["ALLOW_FORM_BODY"] and form_body:
+        found.extend(request.POST.getlist("access_token"))
+    if conf["ALLOW_QUERY_STRING"]:
+        found.extend(request.GET.getlist("access_token"))
     if len(found) > 1:
-        raise MalformedRequest("Use only one method to send the access token.")
+        raise MalformedRequest("Use only one method to send the access token, once.")
+    if found and not found[0]:
+        raise MalformedRequest("The access token is empty.")
     return found[0] if found else None
 
 

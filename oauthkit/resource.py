@@ -13,6 +13,7 @@ asked; never an accepted token). The mode comes from ``OAUTHKIT["RESOURCE_SERVER
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -142,6 +143,9 @@ def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
     """Signature (allowed asymmetric algs only), typ at+jwt, iss, aud, exp/nbf (RFC 9068 §4)."""
     try:
         kid = jose.unverified_header(token).get("kid")
+        if kid is not None and not isinstance(kid, str):
+            # Checked before any key lookup: an unhashable kid would be a 500 there.
+            raise jose.JOSEError("Malformed key ID.")
         if remote:
             from ._remote import jwks_keys
 
@@ -247,7 +251,8 @@ def from_introspection(answer: dict[str, Any], request) -> ValidatedToken:
     if not answer.get("active"):
         raise InvalidToken("The token is not active.")
     exp = answer.get("exp")
-    if not isinstance(exp, int | float) or exp < time.time():
+    # NaN and Infinity parse as JSON numbers but are no NumericDate (RFC 7519 §2).
+    if not isinstance(exp, int | float) or not math.isfinite(exp) or exp < time.time():
         raise InvalidToken("The token has expired.")
     audience = answer.get("aud")
     audiences = [audience] if isinstance(audience, str) else list(audience or [])

@@ -72,3 +72,12 @@ OAUTHKIT = {
     "ISSUER": "https://testserver",
     "SIGNING_KEYS": [generate_key("RS256").export_private()],
 }
+
+# Redis tests (tests/resource/test_revocation.py) run only when REDIS_URL is set: a shared
+# cache alias for the revocation list, seen by a second process. "default" stays locmem.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("REDIS_URL"):
+    CACHES["shared"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["REDIS_URL"],
+    }

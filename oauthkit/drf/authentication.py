@@ -13,6 +13,18 @@ class InvalidBearerToken(exceptions.AuthenticationFailed):
     """401 whose ``WWW-Authenticate`` carries the RFC 6750 error (set by the class below)."""
 
 
+class InvalidBearerRequest(exceptions.ParseError):
+    """400 for credentials sent in a way we refuse (RFC 6750 §3.1 ``invalid_request``).
+
+    DRF adds ``WWW-Authenticate`` only to 401s by itself; its exception handler sends any
+    exception's ``auth_header``, so the challenge travels on the exception.
+    """
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.auth_header = www_authenticate("invalid_request", detail)
+
+
 class ProviderUnavailableError(exceptions.APIException):
     status_code = 503
     default_detail = "The authorization server cannot be reached to validate the token."
@@ -32,8 +44,7 @@ class OAuth2Authentication(BaseAuthentication):
         try:
             token = get_bearer_token(request._request)
         except MalformedRequest as exc:
-            request._request.oauthkit_challenge = www_authenticate("invalid_request", str(exc))
-            raise exceptions.ParseError(str(exc)) from exc
+            raise InvalidBearerRequest(str(exc)) from exc
         if token is None:
             return None
         try:

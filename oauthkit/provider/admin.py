@@ -128,7 +128,10 @@ class ClientAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        (_("Tokens"), {"fields": ("access_token_format", "can_introspect")}),
+        (
+            _("Tokens"),
+            {"fields": ("access_token_format", "allowed_resources", "can_introspect")},
+        ),
         (
             _("More"),
             {"fields": ("is_active", "owner", "logo_uri", "metadata", "created", "updated")},
@@ -279,6 +282,7 @@ class AuthorizationCodeAdmin(RecordAdmin):
         "grant_family",
         "redirect_uri",
         "redirect_uri_sent",
+        "resource",
         "code_challenge_method",
         "created",
         "expires_at",

@@ -3,7 +3,8 @@
 ``AuthorizationRequest.load`` proves the client and redirect URI first and raises
 ``FatalAuthorizationError`` when it cannot (the user then sees a page and is never
 redirected, RFC 6749 §4.1.2.1). Every later problem is an ``OAuthError`` that may be
-sent back to the proven redirect URI.
+sent back to the proven redirect URI. A ``resource`` (RFC 8707 §2) is checked here and
+stored on the code, whose tokens it becomes the audience of.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from .errors import (
     UnsupportedResponseType,
 )
 from .hashing import hash_secret, new_secret
+from .issuer import get_issuer
 from .models import AuthorizationCode, Client, Consent, is_loopback_host
 from .params import check_characters
 from .pkce import check_code_challenge
+from .resources import RESOURCE_PARAMETER, requested_resource
 from .scopes import format_scope, resolve_scopes
 
 #: Parameters that may appear in an authorization request and are carried through consent.
@@ -44,6 +47,7 @@ AUTHORIZATION_PARAMETERS = (
     "nonce",
     "prompt",
     "response_mode",
+    "resource",
 )
 
 
@@ -87,6 +91,7 @@ class AuthorizationRequest:
     params: dict[str, str]
     raw: QueryDict | None = None
     scopes: list[str] = field(default_factory=list)
+    resource: str | None = None
 
     @classmethod
     def load(cls, params: QueryDict, user) -> AuthorizationRequest:
@@ -128,7 +133,8 @@ class AuthorizationRequest:
         )
 
     # The checklist, in order; each step raises a specific OAuthError.
-    def validate(self) -> None:
+    def validate(self, issuer: str | None = None) -> None:
+        """Run every check; ``issuer`` (default ``get_issuer()``) is for ``resource``."""
         check_characters(self.raw)
         self.check_repeated_parameters()
         self.check_response_type()
@@ -139,10 +145,16 @@ class AuthorizationRequest:
             self.params.get("code_challenge_method"),
             required=self.client.requires_pkce or oauthkit_settings.REQUIRE_PKCE,
         )
+        self.resource = requested_resource(self.raw, self.client, issuer=issuer or get_issuer())
 
     def check_repeated_parameters(self) -> None:
-        # RFC 6749 §3.1: parameters must not be included more than once.
-        repeated = [k for k, v in self.raw.lists() if len(v) > 1 and k in AUTHORIZATION_PARAMETERS]
+        # RFC 6749 §3.1: parameters must not be included more than once; RFC 8707 §2
+        # lets `resource` repeat, which requested_resource answers with invalid_target.
+        repeated = [
+            k
+            for k, v in self.raw.lists()
+            if len(v) > 1 and k in AUTHORIZATION_PARAMETERS and k != RESOURCE_PARAMETER
+        ]
         if repeated:
             raise InvalidRequest(f"Repeated parameter: {', '.join(sorted(repeated))}.")
 
@@ -199,6 +211,7 @@ class AuthorizationRequest:
             redirect_uri=self.redirect_uri,
             redirect_uri_sent=self.redirect_uri_sent,
             scope=format_scope(self.scopes),
+            resource=self.resource or "",
             code_challenge=self.params.get("code_challenge", ""),
             code_challenge_method=self.params.get("code_challenge_method", "plain")
             if self.params.get("code_challenge")

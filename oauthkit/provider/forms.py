@@ -72,7 +72,7 @@ def _choices(known: dict[str, str], current: Iterable[str]) -> list[tuple[str, s
 
 
 class ClientAdminForm(forms.ModelForm):
-    """Redirect URIs one per line; grant types and scopes as checkboxes from settings."""
+    """Redirect URIs and resources one per line; grant types and scopes as checkboxes."""
 
     redirect_uris = LineListField(
         label=_label("redirect_uris"),
@@ -81,6 +81,14 @@ class ClientAdminForm(forms.ModelForm):
     )
     grant_types = forms.MultipleChoiceField(
         label=_label("grant_types"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    allowed_resources = LineListField(
+        label=_label("allowed_resources"),
+        required=False,
+        help_text=_(
+            "One absolute URI per line, without fragment: the APIs this client may name in "
+            "the resource parameter (RFC 8707). Each becomes the audience of its tokens."
+        ),
     )
     scopes = forms.MultipleChoiceField(
         label=_label("scopes"),
@@ -116,6 +124,7 @@ class ClientAdminForm(forms.ModelForm):
             "require_pkce",
             "skip_consent",
             "access_token_format",
+            "allowed_resources",
             "can_introspect",
             "is_active",
             "owner",

@@ -84,6 +84,15 @@ class Client(models.Model):
     access_token_format = models.CharField(
         _("access token format"), max_length=10, choices=TokenFormat.choices, blank=True
     )
+    allowed_resources = models.JSONField(
+        _("allowed resources"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Absolute URIs of the APIs this client may request tokens for with the resource "
+            "parameter (RFC 8707); each becomes the token's audience."
+        ),
+    )
     can_introspect = models.BooleanField(
         _("may introspect any token"),
         default=False,
@@ -144,6 +153,12 @@ class Client(models.Model):
             uri_errors.append(_("Enter a list of redirect URIs."))
         if uri_errors:
             errors["redirect_uris"] = uri_errors
+        # Imported here: resources.py reaches tokens.py, which imports this module.
+        from .resources import resource_list_errors
+
+        resource_errors = resource_list_errors(self.allowed_resources)
+        if resource_errors:
+            errors["allowed_resources"] = resource_errors
         public_method = self.token_endpoint_auth_method == self.AuthMethod.NONE
         if self.is_public and not public_method:
             errors["token_endpoint_auth_method"] = [_("A public client authenticates with none.")]
@@ -239,6 +254,8 @@ class AuthorizationCode(GrantedRecord):
     redirect_uri = models.TextField()
     # RFC 6749 §4.1.3: redirect_uri must be repeated at the token endpoint when sent here.
     redirect_uri_sent = models.BooleanField(default=True)
+    # RFC 8707 §2: the resource named at the authorization endpoint, the tokens' audience.
+    resource = models.TextField(_("resource"), blank=True)
     code_challenge = models.CharField(max_length=128, blank=True)
     code_challenge_method = models.CharField(max_length=10, blank=True)
     nonce = models.TextField(blank=True)

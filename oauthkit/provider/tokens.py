@@ -51,6 +51,7 @@ def access_token_format(client: Client) -> str:
 
 
 def default_audience(issuer: str) -> str:
+    """The ``aud`` of a token whose request named no resource."""
     return oauthkit_settings.ACCESS_TOKEN_AUDIENCE or issuer
 
 
@@ -62,12 +63,17 @@ def issue_access_token(
     grant_id: uuid.UUID,
     issuer: str,
     auth_time: datetime | None = None,
+    audience: str | None = None,
 ) -> tuple[str, AccessToken]:
-    """Create an access token and its row; returns (token string, row)."""
+    """Create an access token and its row; returns (token string, row).
+
+    ``audience`` is the token's ``aud``: a resource the request named and the grant
+    checked (RFC 8707 §2, ``resources.py``); None gives ``default_audience(issuer)``.
+    """
     now = timezone.now()
     expires_at = now + oauthkit_settings.ACCESS_TOKEN_LIFETIME
     jti = new_secret(16)
-    audience = default_audience(issuer)
+    audience = audience or default_audience(issuer)
     row = AccessToken(
         jti=jti,
         client=client,

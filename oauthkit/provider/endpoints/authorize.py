@@ -72,7 +72,7 @@ class AuthorizationView(View):
         issuer = get_issuer(request)
         after_post = request.method == "POST"
         try:
-            authz.validate()
+            authz.validate(issuer)
             if user is None:
                 if "none" in authz.prompt:
                     raise LoginRequired("The user is not signed in.")

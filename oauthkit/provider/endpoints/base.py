@@ -18,19 +18,27 @@ logger = logging.getLogger(__name__)
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
+#: Parameters a request may repeat: RFC 8707 §2 allows several ``resource`` values, so
+#: the grant (not this check) answers them, with ``invalid_target``.
+REPEATABLE_PARAMETERS = frozenset({"resource"})
+
 
 def read_form(request: HttpRequest) -> QueryDict:
     """The form parameters of a back-channel request (RFC 6749 §3.2).
 
     Only application/x-www-form-urlencoded bodies are accepted, and no parameter may
-    appear twice (RFC 6749 §3.1, §3.2).
+    appear twice (RFC 6749 §3.1, §3.2) except those in ``REPEATABLE_PARAMETERS``.
     """
     if request.content_type != FORM_CONTENT_TYPE:
         raise InvalidRequest(f"The request body must be {FORM_CONTENT_TYPE}.")
     if request.GET:
         raise InvalidRequest("Parameters must be sent in the request body.")
     params = request.POST
-    repeated = sorted(name for name, values in params.lists() if len(values) > 1)
+    repeated = sorted(
+        name
+        for name, values in params.lists()
+        if len(values) > 1 and name not in REPEATABLE_PARAMETERS
+    )
     if repeated:
         raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}.")
     check_characters(params)

@@ -1,14 +1,15 @@
-"""Authorization code grant, token request (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
+"""Authorization code grant, token request (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from .. import signals
-from ..errors import InvalidGrant, InvalidRequest
+from ..errors import InvalidGrant, InvalidRequest, InvalidTarget
 from ..hashing import hash_secret
 from ..models import AuthorizationCode
 from ..pkce import verify_pkce
+from ..resources import check_resource
 from ..tokens import TokenResponse
 from .base import Grant
 
@@ -23,8 +24,9 @@ class AuthorizationCodeGrant(Grant):
         verify_pkce(
             self.params.get("code_verifier"), code.code_challenge, code.code_challenge_method
         )
+        audience = self.audience(code)
         self.consume(code)
-        return self.issue_tokens(code)
+        return self.issue_tokens(code, audience)
 
     def load_code(self) -> AuthorizationCode:
         value = self.params.get("code")
@@ -52,6 +54,17 @@ class AuthorizationCodeGrant(Grant):
         if sent is not None and sent != code.redirect_uri:
             raise InvalidGrant("redirect_uri does not match the authorization request.")
 
+    def audience(self, code: AuthorizationCode) -> str | None:
+        """The resource of the tokens: the one named at the authorization endpoint, which the
+        token request may repeat or omit, else one named here (RFC 8707 §2)."""
+        requested = self.requested_resource()
+        if not code.resource:
+            return requested
+        if requested is not None and requested != code.resource:
+            raise InvalidTarget("resource differs from the one of the authorization request.")
+        # Checked again: the client's allowed resources may have changed since.
+        return check_resource(self.client, code.resource, issuer=self.issuer)
+
     def consume(self, code: AuthorizationCode) -> None:
         """Mark the code used with a conditional UPDATE, so two racing requests cannot both win."""
         used = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(
@@ -62,7 +75,7 @@ class AuthorizationCodeGrant(Grant):
             self.replayed = code
             raise InvalidGrant("The authorization code has already been used.")
 
-    def issue_tokens(self, code: AuthorizationCode) -> TokenResponse:
+    def issue_tokens(self, code: AuthorizationCode, audience: str | None = None) -> TokenResponse:
         with_refresh = self.client.allows_grant_type("refresh_token")
         return self.issue(
             user=code.user,
@@ -70,4 +83,5 @@ class AuthorizationCodeGrant(Grant):
             grant_id=code.grant_id,
             auth_time=code.auth_time,
             refresh_scopes=code.scopes if with_refresh else None,
+            audience=audience,
         )

@@ -12,6 +12,7 @@ from django.http import HttpRequest, QueryDict
 from ...conf import oauthkit_settings, settings_reloaded
 from ..events import reuse_detected, revoke_grant, token_issued
 from ..models import Client
+from ..resources import requested_resource
 from ..tokens import TokenResponse, issue_access_token, issue_refresh_token
 
 
@@ -43,6 +44,10 @@ class Grant:
     def handle(self) -> TokenResponse:
         raise NotImplementedError
 
+    def requested_resource(self) -> str | None:
+        """The request's ``resource``, checked against this client (RFC 8707 §2), or None."""
+        return requested_resource(self.params, self.client, issuer=self.issuer)
+
     def on_failure(self, error: Exception) -> None:
         """Security writes that must persist although ``handle`` failed: a replayed
         code or refresh token revokes every token of its grant (RFC 6749 §4.1.2,
@@ -68,8 +73,12 @@ class Grant:
         grant_id: uuid.UUID,
         auth_time: datetime | None = None,
         refresh_scopes: list[str] | None = None,
+        audience: str | None = None,
     ) -> TokenResponse:
-        """Issue an access token, and a refresh token when ``refresh_scopes`` is given."""
+        """Issue an access token, and a refresh token when ``refresh_scopes`` is given.
+
+        ``audience`` is a checked resource (RFC 8707); None gives the default audience.
+        """
         raw, access = issue_access_token(
             client=self.client,
             user=user,
@@ -77,6 +86,7 @@ class Grant:
             grant_id=grant_id,
             issuer=self.issuer,
             auth_time=auth_time,
+            audience=audience,
         )
         refresh_raw = refresh = None
         if refresh_scopes is not None:

@@ -16,5 +16,6 @@ class ClientCredentialsGrant(Grant):
 
     def handle(self) -> TokenResponse:
         scopes = resolve_scopes(self.client, self.params.get("scope"))
+        audience = self.requested_resource()
         # RFC 6749 §4.4.3: no refresh token.
-        return self.issue(user=None, scopes=scopes, grant_id=uuid.uuid4())
+        return self.issue(user=None, scopes=scopes, grant_id=uuid.uuid4(), audience=audience)

@@ -21,6 +21,9 @@ class RefreshTokenGrant(Grant):
         token = self.load_token()
         current = self.current_scopes(token)
         scopes = self.narrowed_scopes(current)
+        # RFC 8707 §2.2: any resource the client may use; the refresh token is not bound
+        # to one (resources.py), and without `resource` the default audience applies.
+        audience = self.requested_resource()
         # RFC 9700 §4.14.2: a public client's refresh tokens are always rotated, since
         # rotation with reuse detection is what protects them (no sender constraint).
         rotate = oauthkit_settings.ROTATE_REFRESH_TOKENS or self.client.is_public
@@ -33,6 +36,7 @@ class RefreshTokenGrant(Grant):
             auth_time=token.auth_time,
             # RFC 6749 §6: the new refresh token keeps the scope of the old one.
             refresh_scopes=current if rotate else None,
+            audience=audience,
         )
 
     def load_token(self) -> RefreshToken:

@@ -54,6 +54,17 @@ class Command(BaseCommand):
             "--default-scope", action="append", dest="default_scopes", choices=scopes, default=[]
         )
         parser.add_argument(
+            "--resource",
+            action="append",
+            dest="allowed_resources",
+            default=[],
+            metavar="URI",
+            help=_(
+                "Repeatable: an API this client may request tokens for with the resource "
+                "parameter (RFC 8707), an absolute URI."
+            ),
+        )
+        parser.add_argument(
             "--auth-method",
             choices=Method.values,
             help=_("Default: client_secret_basic, or none for a public client."),
@@ -88,6 +99,7 @@ class Command(BaseCommand):
             grant_types=list(dict.fromkeys(options["grant_types"] or DEFAULT_GRANT_TYPES)),
             scopes=list(dict.fromkeys(options["scopes"])),
             default_scopes=list(dict.fromkeys(options["default_scopes"])),
+            allowed_resources=list(dict.fromkeys(options["allowed_resources"])),
             token_endpoint_auth_method=options["auth_method"]
             or (Client.AuthMethod.NONE if public else Client.AuthMethod.CLIENT_SECRET_BASIC),
             skip_consent=options["skip_consent"],
@@ -154,6 +166,7 @@ class Command(BaseCommand):
                 "grant_types": client.grant_types,
                 "scopes": client.scopes,
                 "default_scopes": client.default_scopes,
+                "allowed_resources": client.allowed_resources,
                 "skip_consent": client.skip_consent,
             }
             self.stdout.write(json.dumps(body, indent=2))

@@ -1,0 +1,1 @@
+"""The example project's API: DRF views protected by oauthkit scopes."""
