@@ -54,8 +54,15 @@ else
 fi
 endef
 
+# Is Redis answering on 127.0.0.1:6379? Then the Redis-backed tests run too.
+define redis_answers
+$(BIN)/python -c "import socket; s = socket.create_connection(('127.0.0.1', 6379), 2); s.sendall(b'PING\r\n'); assert s.recv(16).startswith(b'+PONG')" 2>/dev/null
+endef
+
 test: lint
 	@passed=(); failed=()
+	if [ -z "$${REDIS_URL:-}" ] && ( $(redis_answers) ); then export REDIS_URL=redis://127.0.0.1:6379/0; fi
+	if [ -n "$${REDIS_URL:-}" ]; then echo "==> Redis-backed tests use $$REDIS_URL"; else echo "==> Redis-backed tests skipped: REDIS_URL is unset and nothing answers on 127.0.0.1:6379"; fi
 	echo "==> pytest on SQLite"
 	if env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS); then passed+=(SQLite); else failed+=(SQLite); fi
 	if [ -n "$${DATABASE_URL:-}" ]; then

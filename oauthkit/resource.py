@@ -190,7 +190,12 @@ def check_revocation(validated: ValidatedToken, token: str, *, remote: bool) -> 
     if check == "none":
         return
     if check == "cache":
-        if is_revoked(validated.jti):
+        try:
+            revoked = is_revoked(validated.jti)
+        except Exception as exc:
+            # The shared cache is down: fail closed, as an unreachable provider does.
+            raise ProviderUnavailable("The revocation list cannot be read.") from exc
+        if revoked:
             raise InvalidToken("The token has been revoked.")
         return
     if check == "introspection" or remote:
@@ -256,7 +261,8 @@ def from_introspection(answer: dict[str, Any], request) -> ValidatedToken:
         raise InvalidToken("The token has expired.")
     audience = answer.get("aud")
     audiences = [audience] if isinstance(audience, str) else list(audience or [])
-    if audiences and expected_audience(request) not in audiences:
+    # An answer without `aud` cannot show the token is meant for this API.
+    if expected_audience(request) not in audiences:
         raise InvalidToken("The token is meant for another audience.")
     if answer.get("token_type", "Bearer") not in ("Bearer", "bearer", "access_token"):
         raise InvalidToken("Not an access token.")

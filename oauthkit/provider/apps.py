@@ -11,9 +11,13 @@ class ProviderConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            receivers,
+        )
         from .keys import _connect_model_signals
         from .sessions import record_auth_time
 
         _connect_model_signals()
+        receivers.connect()
         user_logged_in.connect(record_auth_time, dispatch_uid="oauthkit-auth-time")

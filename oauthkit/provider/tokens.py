@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -64,14 +64,19 @@ def issue_access_token(
     issuer: str,
     auth_time: datetime | None = None,
     audience: str | None = None,
+    lifetime: timedelta | None = None,
+    token_format: str | None = None,
 ) -> tuple[str, AccessToken]:
     """Create an access token and its row; returns (token string, row).
 
     ``audience`` is the token's ``aud``: a resource the request named and the grant
     checked (RFC 8707 §2, ``resources.py``); None gives ``default_audience(issuer)``.
+    ``lifetime`` and ``token_format`` default to the settings and the client's format.
     """
     now = timezone.now()
-    expires_at = now + oauthkit_settings.ACCESS_TOKEN_LIFETIME
+    expires_at = now + (
+        lifetime if lifetime is not None else oauthkit_settings.ACCESS_TOKEN_LIFETIME
+    )
     jti = new_secret(16)
     audience = audience or default_audience(issuer)
     row = AccessToken(
@@ -84,7 +89,7 @@ def issue_access_token(
         created=now,
         expires_at=expires_at,
     )
-    if access_token_format(client) == "opaque":
+    if (token_format or access_token_format(client)) == "opaque":
         raw = new_secret(32)
         row.token_hash = hash_secret(raw)
     else:

@@ -13,7 +13,6 @@ behave as in production. For an API in the provider's project (resource server m
 from __future__ import annotations
 
 import base64
-import inspect
 import json
 import uuid
 from collections.abc import Iterable
@@ -55,45 +54,17 @@ def issue_token(
 
         client = ClientFactory()
     issuer = (issuer or oauthkit_settings.ISSUER or TEST_SERVER_ISSUER).rstrip("/")
-    accepted = inspect.signature(tokens.issue_access_token).parameters
-    extra = {"audience": audience} if audience is not None and "audience" in accepted else {}
-    saved_format = client.access_token_format
-    if format is not None:
-        # Read by issue_access_token; restored below, never saved.
-        client.access_token_format = format
-    try:
-        raw, row = tokens.issue_access_token(
-            client=client,
-            user=user,
-            scopes=scopes.split() if isinstance(scopes, str) else list(scopes),
-            grant_id=uuid.uuid4(),
-            issuer=issuer,
-            **extra,
-        )
-    finally:
-        client.access_token_format = saved_format
-    return _adjust(raw, row, issuer=issuer, audience=audience, expires_in=expires_in)
-
-
-def _adjust(raw: str, row, *, issuer: str, audience: str | None, expires_in: int) -> str:
-    """Apply the lifetime and audience the test asked for, re-signing a JWT if needed."""
-    from ..provider import tokens
-
-    expires_at = row.created + timedelta(seconds=expires_in)
-    changed = []
-    if row.expires_at != expires_at:
-        row.expires_at = expires_at
-        changed.append("expires_at")
-    if audience is not None and row.audience != audience:
-        row.audience = audience
-        changed.append("audience")
-    if not changed:
-        return raw
-    row.save(update_fields=changed)
-    if row.token_hash:
-        return raw  # opaque: the row is the token
-    # The same claims as issued, with the new exp / aud, signed with the current key.
-    return tokens._jwt_access_token(row, issuer=issuer, auth_time=None)
+    raw, _ = tokens.issue_access_token(
+        client=client,
+        user=user,
+        scopes=scopes.split() if isinstance(scopes, str) else list(scopes),
+        grant_id=uuid.uuid4(),
+        issuer=issuer,
+        audience=audience,
+        lifetime=timedelta(seconds=expires_in),
+        token_format=format,
+    )
+    return raw
 
 
 def bearer(

@@ -84,6 +84,7 @@ def test_good_introspection_answer_is_accepted(client, provider):
         pytest.param({"exp": None}, id="no-exp"),
         pytest.param({"exp": int(time.time()) - 1}, id="expired"),
         pytest.param({"aud": "https://other.example"}, id="other-audience"),
+        pytest.param({"aud": None}, id="no-audience"),  # cannot show it is meant for us
         pytest.param({"token_type": "refresh_token"}, id="refresh-token"),
     ],
 )

@@ -1,0 +1,43 @@
+"""Deactivating a user or a client revokes its tokens, so that APIs checking the
+shared revocation list (no SQL) refuse them at once."""
+
+import pytest
+
+from tests.resource.helpers import ECHO, bearer, cc_token, configure, user_token
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource.api")]
+
+
+def test_deactivating_a_user_revokes_their_tokens_for_cache_checking_apis(
+    client, user, oauth_client, settings
+):
+    # With the cache check no SQL sees `is_active`: the revocation must reach the list.
+    configure(
+        settings,
+        {"REVOCATION_CHECK": "cache", "CACHE": "default"},
+        REVOCATION_CACHE="default",
+    )
+    token = user_token(client, user, oauth_client)
+    assert client.get(ECHO, **bearer(token)).status_code == 200
+
+    user.is_active = False
+    user.save()
+
+    assert client.get(ECHO, **bearer(token)).status_code == 401
+
+
+def test_deactivating_a_client_revokes_its_tokens_for_cache_checking_apis(
+    client, oauth_client, settings
+):
+    configure(
+        settings,
+        {"REVOCATION_CHECK": "cache", "CACHE": "default"},
+        REVOCATION_CACHE="default",
+    )
+    token = cc_token(client, oauth_client)
+    assert client.get(ECHO, **bearer(token)).status_code == 200
+
+    oauth_client.is_active = False
+    oauth_client.save()
+
+    assert client.get(ECHO, **bearer(token)).status_code == 401
