@@ -8,12 +8,29 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+import example_project.settings as example_project_settings
 from example_project.demo.management.commands import seed_demo
 from oauthkit.provider.models import Client, SigningKey
 from oauthkit.provider.pkce import s256
 from tests.helpers import basic, consent_form, post_form, query_of
 
-pytestmark = pytest.mark.django_db
+# The printed lines name the example API's URLs, so the example project's URLconf is used.
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("example_project.urls")]
+
+
+@pytest.fixture(autouse=True)
+def example_settings(settings):
+    # As tests/test_example_api.py: the example URLs import the example apps' modules, and
+    # the provider must know the example API's scopes (example_project/settings.py).
+    settings.INSTALLED_APPS = [
+        *settings.INSTALLED_APPS,
+        "example_project.demo",
+        "example_project.api",
+    ]
+    settings.OAUTHKIT = {
+        **settings.OAUTHKIT,
+        "SCOPES": example_project_settings.OAUTHKIT["SCOPES"],
+    }
 
 
 def run_seed() -> str:
@@ -45,6 +62,13 @@ def printed_line(output: str, prefix: str, *parts: str) -> str:
     return lines[0]
 
 
+def split_url(url: str) -> str:
+    """The path of a printed URL, after checking it points at the demo server."""
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == seed_demo.BASE_URL
+    return parts.path
+
+
 def run_curl(http, line: str, **replace: str):
     """Send what a printed ``curl -u ID:SECRET -d k=v ... URL`` line sends, via the test client."""
     words = shlex.split(line)
@@ -53,9 +77,15 @@ def run_curl(http, line: str, **replace: str):
     data = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "-d")
     data = {k: replace.get(v, v) for k, v in data.items()}
     client_id, secret = user.split(":", 1)
-    url = urlsplit(words[-1])
-    assert f"{url.scheme}://{url.netloc}" == seed_demo.BASE_URL
-    return post_form(http, url.path, data, HTTP_AUTHORIZATION=basic(client_id, secret))
+    return post_form(http, split_url(words[-1]), data, HTTP_AUTHORIZATION=basic(client_id, secret))
+
+
+def run_bearer_curl(http, line: str, token: str):
+    """Send what a printed ``curl -H "Authorization: Bearer $TOKEN" URL`` line sends."""
+    words = shlex.split(line)  # the shell would expand $TOKEN inside the double quotes
+    assert words[:3] == ["curl", "-H", "Authorization: Bearer $TOKEN"], words
+    authorization = words[2].split(": ", 1)[1].replace("$TOKEN", token)
+    return http.get(split_url(words[3]), HTTP_AUTHORIZATION=authorization)
 
 
 def test_seed_demo_is_idempotent(settings):
@@ -93,6 +123,12 @@ def test_seed_demo_creates_users_and_clients(client):
     service = Client.objects.get(client_id="demo-service")
     assert service.grant_types == ["client_credentials"]
     assert service.check_secret(seed_demo.SERVICE_CLIENT_SECRET)
+
+    # Both may request every scope the example project defines for its API.
+    example_scopes = set(example_project_settings.OAUTHKIT["SCOPES"])
+    assert set(seed_demo.API_SCOPES) <= example_scopes
+    for demo_client in (web, service):
+        assert set(demo_client.scopes) == {"read", "write", *seed_demo.API_SCOPES}
 
 
 def test_seed_demo_repairs_a_changed_client():
@@ -138,3 +174,39 @@ def test_printed_url_and_curl_lines_work(client):
     introspected = run_curl(client, introspect_line, ACCESS_TOKEN=refreshed.json()["access_token"])
     assert introspected.json()["active"] is True
     assert introspected.json()["client_id"] == "demo-web"
+
+    # Step 6: the service's token (scope read) calls the example API's ping.
+    assert printed_line(output, "TOKEN=") == "TOKEN=ACCESS_TOKEN"
+    ping_line = printed_line(output, "curl -H", "/api/ping")
+    pong = run_bearer_curl(client, ping_line, service.json()["access_token"])
+    assert pong.status_code == 200, pong.content
+    assert pong.json() == {"pong": True}
+    # RFC 6750 §3.1: the token in the printed line is what lets the request in.
+    refused = client.get(split_url(shlex.split(ping_line)[3]))
+    assert refused.status_code == 401
+
+
+def test_demo_clients_may_request_the_example_apis_scopes(client):
+    output = run_seed()
+    # The web app through the printed authorization URL, asking for API scopes instead.
+    url = urlsplit(printed_line(output, f"{seed_demo.BASE_URL}/o/authorize/?"))
+    query = {**query_of(url.geturl()), "scope": "read:users read:project:1"}
+    client.login(username="demo", password="demo")
+    consent = client.get(url.path, query)
+    answer = client.post(url.path, {**consent_form(consent), "decision": "allow"})
+    assert answer.status_code == 303, answer.content
+    redeem_line = printed_line(output, "curl -u demo-web:", "grant_type=authorization_code")
+    tokens = run_curl(client, redeem_line, CODE=query_of(answer["Location"])["code"])
+    assert tokens.json()["scope"] == "read:users read:project:1"
+    client.logout()
+    user_token = {"HTTP_AUTHORIZATION": f"Bearer {tokens.json()['access_token']}"}
+    assert client.get("/api/users/", **user_token).status_code == 200
+    assert client.get("/api/projects/1/", **user_token).status_code == 200
+
+    # The service with client credentials.
+    secret = basic(seed_demo.SERVICE_CLIENT_ID, seed_demo.SERVICE_CLIENT_SECRET)
+    data = {"grant_type": "client_credentials", "scope": "admin:all"}
+    issued = post_form(client, "/o/token/", data, HTTP_AUTHORIZATION=secret)
+    assert issued.status_code == 200, issued.content
+    service_token = {"HTTP_AUTHORIZATION": f"Bearer {issued.json()['access_token']}"}
+    assert client.get("/api/users/", **service_token).status_code == 200

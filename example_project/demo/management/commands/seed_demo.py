@@ -43,6 +43,18 @@ CODE_VERIFIER = "demo-code-verifier-do-not-use-in-production-0123456789"
 STATE = "demo-state"
 SCOPE = "read write"
 
+#: The example API's scopes (example_project/settings.py, example_project.api): the demo
+#: clients may request them besides read and write.
+API_SCOPES = [
+    "read:users",
+    "write:users",
+    "delete:users",
+    "admin:all",
+    "read:project:1",
+    "read:project:2",
+    "read:project:3",
+]
+
 CLIENTS = {
     WEB_CLIENT_ID: {
         "secret": WEB_CLIENT_SECRET,
@@ -51,7 +63,7 @@ CLIENTS = {
         "token_endpoint_auth_method": Client.AuthMethod.CLIENT_SECRET_BASIC,
         "redirect_uris": [REDIRECT_URI],
         "grant_types": ["authorization_code", "refresh_token"],
-        "scopes": ["read", "write"],
+        "scopes": ["read", "write", *API_SCOPES],
         "default_scopes": ["read"],
         "skip_consent": False,
         "can_introspect": False,
@@ -64,7 +76,7 @@ CLIENTS = {
         "token_endpoint_auth_method": Client.AuthMethod.CLIENT_SECRET_BASIC,
         "redirect_uris": [],
         "grant_types": ["client_credentials"],
-        "scopes": ["read", "write"],
+        "scopes": ["read", "write", *API_SCOPES],
         "default_scopes": ["read"],
         "skip_consent": False,
         # It plays the resource server: it may introspect the web app's tokens (RFC 7662).
@@ -159,6 +171,14 @@ def curl(user: str, password: str, path: str, **data: str) -> str:
     return shlex.join(words)
 
 
+def bearer_curl(path: str) -> str:
+    """A curl command calling the API with the token in the shell variable ``TOKEN``.
+
+    Double quotes, so that the shell expands ``$TOKEN`` (``shlex.join`` would not).
+    """
+    return f'curl -H "Authorization: Bearer $TOKEN" {BASE_URL}{path}'
+
+
 def instructions(kid: str) -> str:
     """What ``seed_demo`` prints: credentials, the authorization URL, the curl lines."""
     token_path = reverse("oauthkit:token")
@@ -206,6 +226,19 @@ def instructions(kid: str) -> str:
         "",
         _("5. Ask whether a token is active (put it in place of ACCESS_TOKEN):"),
         "   " + curl(*service, reverse("oauthkit:introspection"), token="ACCESS_TOKEN"),
+        "",
+        _(
+            "6. Call the example API, which needs the scope read (put the access_token "
+            "from step 4 in place of ACCESS_TOKEN):"
+        ),
+        "   TOKEN=ACCESS_TOKEN",
+        "   " + bearer_curl(reverse("api:ping")),
+        "   "
+        + _(
+            "Both clients may also request the API's own scopes, for example "
+            "scope=read:users for %(url)s."
+        )
+        % {"url": f"{BASE_URL}{reverse('api:user-list')}"},
         "",
         _("Signing key: %(kid)s") % {"kid": kid},
         _("Metadata: %(url)s") % {"url": f"{BASE_URL}/.well-known/oauth-authorization-server"},
