@@ -12,4 +12,5 @@ urlpatterns = [
     path(".well-known/", include("oauthkit.provider.well_known_urls")),
     path("api/", include("example_project.api.urls")),
     path("", include("example_project.demo.urls")),
+    path("bench/", include("example_project.demo.ceiling")),  # empty unless benchmarking
 ]
