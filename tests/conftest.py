@@ -17,3 +17,16 @@ def oauth_client(db):
 @pytest.fixture
 def public_client(db):
     return ClientFactory(public=True, name="Native App", redirect_uris=["http://127.0.0.1/cb"])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Process-wide caches (clients, keys) start empty in every test."""
+    from oauthkit.provider import client_cache
+    from oauthkit.provider.keys import key_ring
+
+    client_cache.clear()
+    key_ring.clear()
+    yield
+    client_cache.clear()
+    key_ring.clear()

@@ -42,6 +42,26 @@ class ProviderAdapter:
         except (model.DoesNotExist, ValueError, TypeError, ValidationError):
             return None
 
+    def get_claims(self, user, names: list[str], *, client, scopes: list[str]) -> dict[str, Any]:
+        """OpenID Connect claim values for ``user`` (Core §5.1); return what you have.
+
+        The default reads Django's user model: name, given_name, family_name,
+        preferred_username and email. ``email_verified`` is not claimed, since Django
+        does not verify addresses: override this method to add it and your own claims.
+        """
+        full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+        return {
+            "name": full_name,
+            "given_name": getattr(user, "first_name", ""),
+            "family_name": getattr(user, "last_name", ""),
+            "preferred_username": user.get_username(),
+            "email": getattr(user, "email", ""),
+        }
+
+    def supported_claims(self) -> list[str]:
+        """The claim names ``get_claims`` can return (advertised in discovery)."""
+        return ["name", "given_name", "family_name", "preferred_username", "email"]
+
     def extra_access_token_claims(self, *, client, user, scopes: list[str]) -> dict[str, Any]:
         """Extra claims put into JWT access tokens; none by default."""
         return {}

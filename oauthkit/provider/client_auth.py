@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, QueryDict
 
+from .client_cache import get_active_client
 from .errors import InvalidClient, InvalidRequest
 from .models import Client
 
@@ -48,7 +49,7 @@ def authenticate_client(request: HttpRequest, params: QueryDict) -> Client:
     """The authenticated client, or ``InvalidClient`` (401 with Basic, RFC 6749 §5.2)."""
     method, client_id, secret = read_credentials(request, params)
     used_basic = method == Client.AuthMethod.CLIENT_SECRET_BASIC
-    client = Client.objects.filter(client_id=client_id, is_active=True).first()
+    client = get_active_client(client_id)
     if client is None:
         raise InvalidClient("Unknown client.", used_basic=used_basic)
     if method != client.token_endpoint_auth_method:

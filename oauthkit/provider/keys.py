@@ -41,6 +41,16 @@ class KeySet:
     signing: jwk.JWK | None = None
     published: dict[str, jwk.JWK] = field(default_factory=dict)
     loaded_at: float = 0.0
+    #: Every key that may sign, in order of preference (``signing`` is the first).
+    signers: list[jwk.JWK] = field(default_factory=list)
+
+    def signer_for(self, algorithm: str) -> jwk.JWK | None:
+        """The preferred signing key whose algorithm is ``algorithm``."""
+        return next((k for k in self.signers if k["alg"] == algorithm), None)
+
+    @property
+    def signing_algorithms(self) -> list[str]:
+        return list(dict.fromkeys(k["alg"] for k in self.signers))
 
     @cached_property
     def jwks(self) -> dict:
@@ -77,6 +87,16 @@ class KeyRing:
             )
         return key
 
+    def signing_key_for(self, algorithm: str) -> jwk.JWK:
+        """The key that signs with ``algorithm`` (a client's ID token algorithm)."""
+        key = self.current().signer_for(algorithm)
+        if key is None:
+            raise ImproperlyConfigured(
+                f"oauthkit has no {algorithm} signing key: run `manage.py rotatekeys "
+                f"--algorithm {algorithm}` or add one to OAUTHKIT['SIGNING_KEYS']."
+            )
+        return key
+
     def verification_keys(self, kid: str | None = None) -> dict[str, jwk.JWK]:
         """Published keys by kid. An unknown ``kid`` reloads the keys (at most once a
         second), so a key that another process just created is found without waiting
@@ -104,14 +124,15 @@ class KeyRing:
         for row in rows:  # newest first
             key = jose.parse_key(row.private_jwk, row.algorithm)
             keyset.published[key["kid"]] = key
-            if row.active and keyset.signing is None:
-                keyset.signing = key
+            if row.active:
+                keyset.signers.append(key)
         for material in configured_keys():
             key = jose.parse_key(material)
             keyset.published.setdefault(key["kid"], key)
             # A public key only verifies (tokens signed elsewhere); it cannot sign.
-            if keyset.signing is None and key.has_private:
-                keyset.signing = key
+            if key.has_private and key["kid"] not in {k["kid"] for k in keyset.signers}:
+                keyset.signers.append(key)
+        keyset.signing = keyset.signers[0] if keyset.signers else None
         return keyset
 
 
@@ -123,8 +144,9 @@ def configured_keys() -> list:
 
 def published_filter() -> Q:
     """Active keys, and retired keys whose signed tokens may still be valid."""
-    # Only access tokens (and, later, ID tokens) are signed; refresh tokens are opaque.
-    signed_token_lifetime = oauthkit_settings.ACCESS_TOKEN_LIFETIME + RETIREMENT_MARGIN
+    # Only access and ID tokens are signed; refresh tokens are opaque.
+    longest = max(oauthkit_settings.ACCESS_TOKEN_LIFETIME, oauthkit_settings.ID_TOKEN_LIFETIME)
+    signed_token_lifetime = longest + RETIREMENT_MARGIN
     return Q(active=True) | Q(retired_at__gt=timezone.now() - signed_token_lifetime)
 
 

@@ -45,3 +45,24 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "code_challenge_methods_supported": supported_methods(),
         "authorization_response_iss_parameter_supported": True,
     }
+
+
+def openid_configuration(request: HttpRequest) -> dict:
+    """OpenID Provider Metadata (Discovery 1.0 §3): the RFC 8414 document plus the
+    OpenID Connect members, from the same sources."""
+    from .claims import claims_supported
+    from .keys import key_ring
+
+    metadata = authorization_server_metadata(request)
+    return {
+        **metadata,
+        "userinfo_endpoint": endpoint_url(metadata["issuer"], "oauthkit:userinfo"),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": key_ring.current().signing_algorithms,
+        "claims_supported": claims_supported(),
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": True,
+        # Discovery §3: these default to true, so say false explicitly.
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }

@@ -93,6 +93,13 @@ class Client(models.Model):
             "parameter (RFC 8707); each becomes the token's audience."
         ),
     )
+    id_token_signed_response_alg = models.CharField(
+        _("ID token signing algorithm"),
+        max_length=10,
+        choices=[(a, a) for a in ("RS256", "PS256", "ES256", "EdDSA")],
+        default="RS256",
+        help_text=_("OpenID Connect Registration §2; a key of this algorithm must exist."),
+    )
     can_introspect = models.BooleanField(
         _("may introspect any token"),
         default=False,
@@ -232,6 +239,8 @@ class GrantedRecord(models.Model):
     )
     scope = models.TextField(_("scope"), blank=True)
     grant_id = models.UUIDField(_("grant"), default=uuid.uuid4, db_index=True)
+    # The OpenID Connect `claims` request (Core §5.5) this grant carries, if any.
+    claims = models.JSONField(null=True, blank=True)
     created = models.DateTimeField(_("created"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"), db_index=True)
 
@@ -260,7 +269,6 @@ class AuthorizationCode(GrantedRecord):
     code_challenge_method = models.CharField(max_length=10, blank=True)
     nonce = models.TextField(blank=True)
     auth_time = models.DateTimeField(null=True, blank=True)
-    claims = models.JSONField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
     objects = TokenQuerySet.as_manager()

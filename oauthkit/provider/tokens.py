@@ -32,6 +32,7 @@ class TokenResponse:
     expires_in: int
     scope: list[str]
     refresh_token: str | None = None
+    id_token: str | None = None
     token_type: str = "Bearer"
 
     def as_dict(self) -> dict:
@@ -43,6 +44,8 @@ class TokenResponse:
         }
         if self.refresh_token:
             body["refresh_token"] = self.refresh_token
+        if self.id_token:
+            body["id_token"] = self.id_token
         return body
 
 
@@ -66,6 +69,7 @@ def issue_access_token(
     audience: str | None = None,
     lifetime: timedelta | None = None,
     token_format: str | None = None,
+    claims: dict | None = None,
 ) -> tuple[str, AccessToken]:
     """Create an access token and its row; returns (token string, row).
 
@@ -86,6 +90,7 @@ def issue_access_token(
         scope=format_scope(scopes),
         grant_id=grant_id,
         audience=audience,
+        claims=claims,
         created=now,
         expires_at=expires_at,
     )
@@ -126,6 +131,7 @@ def issue_refresh_token(
     scopes: list[str],
     grant_id: uuid.UUID,
     auth_time: datetime | None = None,
+    claims: dict | None = None,
 ) -> tuple[str, RefreshToken]:
     raw = new_secret(32)
     now = timezone.now()
@@ -136,6 +142,7 @@ def issue_refresh_token(
         scope=format_scope(scopes),
         grant_id=grant_id,
         auth_time=auth_time,
+        claims=claims,
         created=now,
         expires_at=now + oauthkit_settings.REFRESH_TOKEN_LIFETIME,
     )

@@ -11,6 +11,7 @@ from .endpoints.introspection import IntrospectionView
 from .endpoints.metadata import JWKSView
 from .endpoints.revocation import RevocationView
 from .endpoints.token import TokenView
+from .endpoints.userinfo import UserInfoView
 
 app_name = "oauthkit"
 
@@ -20,4 +21,5 @@ urlpatterns = [
     path("revoke/", RevocationView.as_view(), name="revocation"),
     path("introspect/", IntrospectionView.as_view(), name="introspection"),
     path("jwks/", JWKSView.as_view(), name="jwks"),
+    path("userinfo/", UserInfoView.as_view(), name="userinfo"),
 ]

@@ -2,12 +2,17 @@
 
 from django.urls import path
 
-from .endpoints.metadata import ProviderMetadataView
+from .endpoints.metadata import OpenIDConfigurationView, ProviderMetadataView
 
 urlpatterns = [
     path(
         "oauth-authorization-server",
         ProviderMetadataView.as_view(),
         name="oauthkit-authorization-server-metadata",
+    ),
+    path(
+        "openid-configuration",
+        OpenIDConfigurationView.as_view(),
+        name="oauthkit-openid-configuration",
     ),
 ]

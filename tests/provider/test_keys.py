@@ -196,8 +196,13 @@ def test_a_retired_key_leaves_the_jwks_once_its_tokens_have_expired(
     assert introspect(client, oauth_client, token) == {"active": False}
 
 
-def test_the_retirement_window_follows_the_access_token_lifetime(client, settings, settings_kid):
-    settings.OAUTHKIT = {**settings.OAUTHKIT, "ACCESS_TOKEN_LIFETIME": timedelta(minutes=10)}
+def test_the_retirement_window_follows_the_signed_tokens_lifetime(client, settings, settings_kid):
+    # The longer of the access and ID token lifetimes, plus the margin.
+    settings.OAUTHKIT = {
+        **settings.OAUTHKIT,
+        "ACCESS_TOKEN_LIFETIME": timedelta(minutes=10),
+        "ID_TOKEN_LIFETIME": timedelta(minutes=5),
+    }
     row = create_signing_key("ES256")
     retire(row, timezone.now() - timedelta(minutes=14))
     assert row.kid in published_kids(client)

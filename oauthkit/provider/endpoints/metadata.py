@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 
 from ..keys import key_ring
-from ..metadata import authorization_server_metadata
+from ..metadata import authorization_server_metadata, openid_configuration
 from .base import allow_cors
 
 
@@ -31,6 +31,13 @@ class ProviderMetadataView(PublicDocumentView):
 
     def get(self, request: HttpRequest) -> JsonResponse:
         return public_json(authorization_server_metadata(request))
+
+
+class OpenIDConfigurationView(PublicDocumentView):
+    """OpenID Connect Discovery 1.0 §4: GET {issuer}/.well-known/openid-configuration."""
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        return public_json(openid_configuration(request))
 
 
 class JWKSView(PublicDocumentView):

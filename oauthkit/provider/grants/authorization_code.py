@@ -84,4 +84,6 @@ class AuthorizationCodeGrant(Grant):
             auth_time=code.auth_time,
             refresh_scopes=code.scopes if with_refresh else None,
             audience=audience,
+            claims=code.claims,
+            nonce=code.nonce,
         )

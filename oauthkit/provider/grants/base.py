@@ -11,6 +11,7 @@ from django.http import HttpRequest, QueryDict
 
 from ...conf import oauthkit_settings, settings_reloaded
 from ..events import reuse_detected, revoke_grant, token_issued
+from ..id_tokens import issue_id_token
 from ..models import Client
 from ..resources import requested_resource
 from ..tokens import TokenResponse, issue_access_token, issue_refresh_token
@@ -74,10 +75,14 @@ class Grant:
         auth_time: datetime | None = None,
         refresh_scopes: list[str] | None = None,
         audience: str | None = None,
+        claims: dict | None = None,
+        nonce: str | None = None,
     ) -> TokenResponse:
-        """Issue an access token, and a refresh token when ``refresh_scopes`` is given.
+        """Issue an access token, a refresh token when ``refresh_scopes`` is given, and an
+        ID token when ``openid`` is granted to a user (OpenID Connect Core §3.1.3.3).
 
         ``audience`` is a checked resource (RFC 8707); None gives the default audience.
+        ``claims`` is the grant's OpenID Connect claims request, kept on every token.
         """
         raw, access = issue_access_token(
             client=self.client,
@@ -87,6 +92,7 @@ class Grant:
             issuer=self.issuer,
             auth_time=auth_time,
             audience=audience,
+            claims=claims,
         )
         refresh_raw = refresh = None
         if refresh_scopes is not None:
@@ -96,6 +102,19 @@ class Grant:
                 scopes=refresh_scopes,
                 grant_id=grant_id,
                 auth_time=auth_time,
+                claims=claims,
+            )
+        id_token = None
+        if user is not None and "openid" in scopes:
+            id_token = issue_id_token(
+                client=self.client,
+                user=user,
+                issuer=self.issuer,
+                scopes=scopes,
+                access_token=raw,
+                nonce=nonce,
+                auth_time=auth_time,
+                claims_request=claims,
             )
         token_issued(
             request=self.request,
@@ -110,6 +129,7 @@ class Grant:
             expires_in=int((access.expires_at - access.created).total_seconds()),
             scope=scopes,
             refresh_token=refresh_raw,
+            id_token=id_token,
         )
 
 

@@ -37,6 +37,8 @@ class RefreshTokenGrant(Grant):
             # RFC 6749 §6: the new refresh token keeps the scope of the old one.
             refresh_scopes=current if rotate else None,
             audience=audience,
+            # OIDC Core §12.2: the same sub and auth_time; no nonce.
+            claims=token.claims,
         )
 
     def load_token(self) -> RefreshToken:

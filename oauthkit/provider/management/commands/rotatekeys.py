@@ -18,7 +18,7 @@ from ....conf import oauthkit_settings
 from ...keys import create_signing_key, key_ring, published_filter
 from ...models import SigningKey
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 
 
 class Command(BaseCommand):

@@ -1,0 +1,81 @@
+"""UserInfo endpoint (OpenID Connect Core §5.3)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from ...bearer import www_authenticate
+from ..adapter import get_adapter
+from ..claims import requested_claim_names, user_claims
+from ..issuer import get_issuer
+from ..tokens import find_access_token
+from .base import allow_cors, no_store
+
+
+class UserInfoError(Exception):
+    def __init__(self, status: int, error: str, description: str):
+        self.status, self.error, self.description = status, error, description
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class UserInfoView(View):
+    """Claims about the user an access token with ``openid`` stands for.
+
+    The token comes in the Authorization header (RFC 6750 §2.1) or, with POST, a
+    form-encoded body (§2.2); never in the query string (§2.3, RFC 9700 §2.5).
+    """
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.answer(request)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        return self.answer(request)
+
+    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return allow_cors(super().options(request, *args, **kwargs), methods="GET, POST")
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        try:
+            body = self.claims_for(request)
+        except UserInfoError as error:
+            response = JsonResponse(
+                {"error": error.error, "error_description": error.description},
+                status=error.status,
+            )
+            response["WWW-Authenticate"] = www_authenticate(
+                error.error, error.description, "openid" if error.status == 403 else None
+            )
+        else:
+            response = JsonResponse(body)
+        return allow_cors(no_store(response), methods="GET, POST")
+
+    def claims_for(self, request: HttpRequest) -> dict:
+        token = self.find_token(request)
+        if token is None or not token.is_active or token.user is None:
+            raise UserInfoError(401, "invalid_token", "The access token is invalid.")
+        scopes = token.scopes
+        if "openid" not in scopes:
+            raise UserInfoError(403, "insufficient_scope", "The token lacks the openid scope.")
+        names = requested_claim_names(scopes, token.claims, "userinfo")
+        claims = user_claims(token.user, names, client=token.client, scopes=scopes)
+        # Core §5.3.2: sub is always returned, and must match the ID token's.
+        return {**claims, "sub": get_adapter().get_subject(token.user)}
+
+    def find_token(self, request: HttpRequest):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, value = header.partition(" ")
+        from_header = value.strip() if scheme.lower() == "bearer" else ""
+        from_body = ""
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            from_body = request.POST.get("access_token", "")
+        if from_header and from_body:
+            raise UserInfoError(400, "invalid_request", "Send the token only once.")
+        value = from_header or from_body
+        if not value:
+            raise UserInfoError(401, "invalid_token", "An access token is required.")
+        return find_access_token(value, issuer=get_issuer(request))
