@@ -8,6 +8,7 @@ list never outgrows the set of live revoked tokens.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,6 +16,8 @@ from datetime import datetime
 from django.core.cache import caches
 
 from .conf import oauthkit_settings
+
+logger = logging.getLogger("oauthkit.revocation")
 
 KEY_PREFIX = "oauthkit:revoked:"
 #: Entries outlive their token by this margin, covering clock skew and leeway.
@@ -33,8 +36,13 @@ def publish_revocations(tokens: Iterable[tuple[str, datetime]]) -> None:
         if ttl > 0:
             entries[(KEY_PREFIX + jti, ttl)] = 1
     cache = caches[alias]
-    for (key, ttl), value in entries.items():
-        cache.set(key, value, timeout=ttl)
+    try:
+        for (key, ttl), value in entries.items():
+            cache.set(key, value, timeout=ttl)
+    except Exception:
+        # The database revocation stands; APIs checking the cache miss it until
+        # `manage.py publishrevocations` runs (docs/operations.md).
+        logger.exception("revocation list not written; run `manage.py publishrevocations`")
 
 
 def is_revoked(jti: str) -> bool:

@@ -27,7 +27,7 @@ from oauthkit.testing.factories import (
     ConsentFactory,
     RefreshTokenFactory,
 )
-from tests.helpers import basic_auth, post_form
+from tests.helpers import basic, basic_auth, post_form
 
 pytestmark = pytest.mark.django_db
 
@@ -374,3 +374,26 @@ def test_createclient_refuses_a_client_id_of_digits_only():
         run("createclient", "--name=Digits", "--grant-type=client_credentials", "--client-id=42")
 
     assert not Client.objects.exists()
+
+
+def test_createclient_can_introspect_lets_an_api_introspect_other_clients_tokens(
+    client, oauth_client
+):
+    token = post_form(
+        client, "/o/token/", {"grant_type": "client_credentials"}, **basic_auth(oauth_client)
+    ).json()["access_token"]
+    body = json.loads(
+        run(
+            "createclient",
+            "--name=Orders API",
+            "--grant-type=client_credentials",
+            "--can-introspect",
+            "--json",
+        )
+    )
+    assert body["can_introspect"] is True
+    api = {"HTTP_AUTHORIZATION": basic(body["client_id"], body["client_secret"])}
+
+    answer = post_form(client, "/o/introspect/", {"token": token}, **api).json()
+
+    assert answer["active"] is True

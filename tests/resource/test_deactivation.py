@@ -41,3 +41,29 @@ def test_deactivating_a_client_revokes_its_tokens_for_cache_checking_apis(
     oauth_client.save()
 
     assert client.get(ECHO, **bearer(token)).status_code == 401
+
+
+def test_publishrevocations_refills_a_flushed_revocation_list(client, oauth_client, settings):
+    from io import StringIO
+
+    from django.core.cache import caches
+    from django.core.management import call_command
+
+    configure(
+        settings,
+        {"REVOCATION_CHECK": "cache", "CACHE": "default"},
+        REVOCATION_CACHE="default",
+    )
+    token = cc_token(client, oauth_client)
+    oauth_client.is_active = False
+    oauth_client.save()  # revokes the token and lists it
+    oauth_client.is_active = True
+    oauth_client.save()
+    caches["default"].clear()  # the cache was flushed: the revoked token passes again
+    assert client.get(ECHO, **bearer(token)).status_code == 200
+
+    out = StringIO()
+    call_command("publishrevocations", stdout=out)
+
+    assert "Published 1" in out.getvalue()
+    assert client.get(ECHO, **bearer(token)).status_code == 401

@@ -70,6 +70,11 @@ class Command(BaseCommand):
             help=_("Default: client_secret_basic, or none for a public client."),
         )
         parser.add_argument("--skip-consent", action="store_true", help=_("First-party only."))
+        parser.add_argument(
+            "--can-introspect",
+            action="store_true",
+            help=_("May introspect any token (for a resource server in another service)."),
+        )
         parser.add_argument("--client-id", help=_("Default: a random ID."))
         parser.add_argument(
             "--client-secret",
@@ -103,6 +108,7 @@ class Command(BaseCommand):
             token_endpoint_auth_method=options["auth_method"]
             or (Client.AuthMethod.NONE if public else Client.AuthMethod.CLIENT_SECRET_BASIC),
             skip_consent=options["skip_consent"],
+            can_introspect=options["can_introspect"],
         )
         if options["client_id"]:
             client.client_id = options["client_id"]
@@ -168,6 +174,7 @@ class Command(BaseCommand):
                 "default_scopes": client.default_scopes,
                 "allowed_resources": client.allowed_resources,
                 "skip_consent": client.skip_consent,
+                "can_introspect": client.can_introspect,
             }
             self.stdout.write(json.dumps(body, indent=2))
             return
