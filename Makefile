@@ -9,16 +9,18 @@ STAMP := $(VENV)/.oauthkit-installed
 # The PostgreSQL run uses DATABASE_URL when it is set, else this URL when a server answers.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .ONESHELL:
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format clean
+.PHONY: help install demo test bench lint format clean
 
 help:
 	@echo "make demo     install into $(VENV), migrate, seed demo data, serve http://127.0.0.1:8000"
 	echo "make test     ruff format --check, ruff check, pytest on SQLite (and PostgreSQL if there)"
+	echo "make bench    benchmarks/run.py: throughput and per-request cost (BENCH_ARGS=--quick)"
 	echo "make format   ruff format and ruff check --fix"
 	echo "make clean    remove caches and build files (keeps $(VENV) and db.sqlite3)"
 
@@ -36,6 +38,9 @@ demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
