@@ -30,3 +30,10 @@ def _fresh_process_caches():
     yield
     client_cache.clear()
     key_ring.clear()
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started only once the test database exists: started
+    earlier it would share the in-memory SQLite connection with its thread and crash."""
+    return live_server
