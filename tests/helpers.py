@@ -7,8 +7,11 @@ import base64
 import html
 import re
 import secrets
+import time
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+from oauthkit import jose
+from oauthkit.provider.keys import key_ring
 from oauthkit.provider.pkce import s256
 
 REDIRECT_URI = "https://client.example.com/callback"
@@ -144,3 +147,41 @@ def token_request(http, oauth_client, data: dict, **headers):
     else:
         data["client_id"] = oauth_client.client_id
     return post_form(http, "/o/token/", data, **headers)
+
+
+# --- OpenID Connect authorization requests ---------------------------------------------------
+
+
+def log_in_through_form(http, next_url: str, username: str = "alice"):
+    """Sign in through the real /accounts/login/ form (user_logged_in records auth_time)
+    and return the login view's redirect to ``next_url``."""
+    response = http.post(
+        "/accounts/login/", {"username": username, "password": "password", "next": next_url}
+    )
+    assert response.status_code == 302, response.content
+    assert response["Location"] == next_url
+    return response
+
+
+def login_redirect_query(response) -> dict[str, str]:
+    """The query of a redirect to /accounts/login/ (``next``, ``login_hint`` ...)."""
+    assert response.status_code == 302, (response.status_code, response.content)
+    assert urlsplit(response["Location"]).path == "/accounts/login/", response["Location"]
+    return query_of(response["Location"])
+
+
+def sign_id_token(oauth_client, sub: str, key=None, **claims) -> str:
+    """An ID token as this server would sign it, for ``id_token_hint``."""
+    now = int(time.time())
+    values = {"iss": ISSUER, "sub": sub, "aud": oauth_client.client_id, "iat": now}
+    values.update({"exp": now + 300, **claims})
+    return jose.sign(values, key or key_ring.signing_key(), typ="JWT")
+
+
+def form_post_of(response) -> tuple[str, dict[str, str]]:
+    """The action and hidden fields of a form_post response page."""
+    assert response.status_code == 200, (response.status_code, response.content)
+    assert "oauthkit/provider/form_post.html" in [t.name for t in response.templates]
+    action = re.search(r'<form method="post" action="([^"]*)">', response.content.decode())
+    assert action, response.content
+    return html.unescape(action.group(1)), consent_form(response)

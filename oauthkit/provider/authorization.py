@@ -5,6 +5,11 @@
 redirected, RFC 6749 §4.1.2.1). Every later problem is an ``OAuthError`` that may be
 sent back to the proven redirect URI. A ``resource`` (RFC 8707 §2) is checked here and
 stored on the code, whose tokens it becomes the audience of.
+
+OpenID Connect adds request parameters (Core §3.1.2.1): ``prompt``, ``max_age``, ``nonce``,
+``id_token_hint``, ``login_hint``, ``ui_locales``, ``acr_values`` and ``response_mode``
+(``query`` or ``form_post``, OAuth 2.0 Form Post Response Mode). They are checked here;
+the endpoint decides what they change (a new sign-in, the consent page, the answer's form).
 """
 
 from __future__ import annotations
@@ -20,6 +25,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..conf import oauthkit_settings
+from ._oidc_parameters import RESPONSE_MODES as RESPONSE_MODES  # re-exported for metadata
+from ._oidc_parameters import (
+    check_nonce,
+    check_prompt,
+    check_response_mode,
+    id_token_hint_subject,
+    is_web_uri,
+    parse_max_age,
+)
+from .adapter import get_adapter
+from .claims import parse_claims_request
 from .errors import (
     FatalAuthorizationError,
     InvalidRequest,
@@ -48,6 +64,14 @@ AUTHORIZATION_PARAMETERS = (
     "prompt",
     "response_mode",
     "resource",
+    # OpenID Connect Core §3.1.2.1, carried through the login page and the consent form.
+    "max_age",
+    "id_token_hint",
+    "login_hint",
+    "ui_locales",
+    "acr_values",
+    # Core §5.5; read by the claims module, carried here like the others.
+    "claims",
 )
 
 
@@ -92,6 +116,11 @@ class AuthorizationRequest:
     raw: QueryDict | None = None
     scopes: list[str] = field(default_factory=list)
     resource: str | None = None
+    max_age: int | None = None
+    #: The ``sub`` of a verified ``id_token_hint``.
+    hint_subject: str | None = None
+    #: The parsed ``claims`` request (OIDC Core §5.5), kept on the code and its tokens.
+    claims_request: dict | None = None
 
     @classmethod
     def load(cls, params: QueryDict, user) -> AuthorizationRequest:
@@ -145,7 +174,16 @@ class AuthorizationRequest:
             self.params.get("code_challenge_method"),
             required=self.client.requires_pkce or oauthkit_settings.REQUIRE_PKCE,
         )
-        self.resource = requested_resource(self.raw, self.client, issuer=issuer or get_issuer())
+        issuer = issuer or get_issuer()
+        self.resource = requested_resource(self.raw, self.client, issuer=issuer)
+        check_prompt(self.prompt)
+        self.max_age = parse_max_age(self.params.get("max_age"))
+        check_nonce(self.params.get("nonce", ""))
+        self.claims_request = parse_claims_request(self.params.get("claims"))
+        if "id_token_hint" in self.params:
+            self.hint_subject = id_token_hint_subject(
+                self.params["id_token_hint"], client_id=self.client.client_id, issuer=issuer
+            )
 
     def check_repeated_parameters(self) -> None:
         # RFC 6749 §3.1: parameters must not be included more than once; RFC 8707 §2
@@ -164,9 +202,7 @@ class AuthorizationRequest:
             raise InvalidRequest("response_type is required.")
         if response_type != "code":
             raise UnsupportedResponseType(f"Unsupported response_type: {response_type}.")
-        mode = self.params.get("response_mode", "query")
-        if mode != "query":
-            raise InvalidRequest(f"Unsupported response_mode: {mode}.")
+        check_response_mode(self.params.get("response_mode", "query"), self.redirect_uri)
 
     def check_client_may_use_code(self) -> None:
         if not self.client.allows_grant_type("authorization_code"):
@@ -180,11 +216,48 @@ class AuthorizationRequest:
     def prompt(self) -> set[str]:
         return set(self.params.get("prompt", "").split())
 
-    def consent_remembered(self) -> bool:
-        if self.client.skip_consent:
+    @property
+    def response_mode(self) -> str:
+        """How to answer: "form_post" only when validly requested (also for errors)."""
+        modes = self.raw.getlist("response_mode") if self.raw is not None else []
+        if modes == ["form_post"] and is_web_uri(self.redirect_uri):
+            return "form_post"
+        return "query"
+
+    @property
+    def ui_locales(self) -> list[str]:
+        """The user's preferred languages, best first (OIDC Core §3.1.2.1)."""
+        return self.params.get("ui_locales", "").split()
+
+    @property
+    def acr_values(self) -> list[str]:
+        """Requested authentication context classes; passed to templates only."""
+        return self.params.get("acr_values", "").split()
+
+    def subject(self, user) -> str:
+        """The ``sub`` this client knows ``user`` by."""
+        return get_adapter().get_subject(user)
+
+    def identity_assured(self) -> bool:
+        """Whether the redirect URI proves the client: https, or a confidential client.
+
+        RFC 8252 §8.6: a loopback or private-use-scheme redirect URI can be claimed by
+        any app on the device, so a public client using one is not trusted silently.
+        """
+        if self.client.client_type != Client.ClientType.PUBLIC:
             return True
+        return urlsplit(self.redirect_uri).scheme == "https"
+
+    def consent_stored(self) -> bool:
+        """The user granted these scopes before (and has not revoked the consent)."""
         remembered = getattr(self.client, "remembered_scope", None)
         return remembered is not None and set(self.scopes) <= set(remembered.split())
+
+    def consent_remembered(self) -> bool:
+        """The consent page may be skipped (``prompt=consent`` aside)."""
+        if self.client.skip_consent:
+            return True
+        return self.consent_stored() and self.identity_assured()
 
     def remember_consent(self, user) -> None:
         """Store the granted scopes, adding to what the user granted before."""
@@ -217,6 +290,7 @@ class AuthorizationRequest:
             if self.params.get("code_challenge")
             else "",
             nonce=self.params.get("nonce", ""),
+            claims=self.claims_request,
             auth_time=auth_time,
             grant_id=uuid.uuid4(),
             created=now,
@@ -224,12 +298,17 @@ class AuthorizationRequest:
         )
         return raw
 
-    def response_uri(self, values: dict[str, str], issuer: str) -> str:
-        """The redirect URI with the response parameters, ``state`` and ``iss`` added."""
+    def response_values(self, values: dict[str, str], issuer: str) -> dict[str, str]:
+        """The response parameters with ``state`` and ``iss`` added."""
         values = dict(values)
         if self.state is not None:
             values["state"] = self.state
         values["iss"] = issuer  # RFC 9207 §2
+        return values
+
+    def response_uri(self, values: dict[str, str], issuer: str) -> str:
+        """The redirect URI with the response parameters, ``state`` and ``iss`` added."""
+        values = self.response_values(values, issuer)
         parts = urlsplit(self.redirect_uri)
         query = f"{parts.query}&{urlencode(values)}" if parts.query else urlencode(values)
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.http import HttpRequest
 from django.urls import reverse
 
+from .authorization import RESPONSE_MODES
 from .grants.base import grant_registry
 from .issuer import get_issuer
 from .models import Client
@@ -37,7 +38,7 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "introspection_endpoint": endpoint_url(issuer, "oauthkit:introspection"),
         "scopes_supported": list(known_scopes()),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": list(grant_registry()),
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
@@ -62,6 +63,7 @@ def openid_configuration(request: HttpRequest) -> dict:
         "claims_supported": claims_supported(),
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         # Discovery §3: these default to true, so say false explicitly.
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -1,30 +1,66 @@
-"""Authorization endpoint (RFC 6749 §3.1, §4.1; RFC 7636; RFC 9207)."""
+"""Authorization endpoint (RFC 6749 §3.1, §4.1; RFC 7636; RFC 9207; OIDC Core §3.1.2).
+
+OpenID Connect parameters, as the endpoint treats them (Core §3.1.2.1, §3.1.2.6):
+
+- ``prompt=none``: never a page; ``login_required``, ``consent_required``, or
+  ``interaction_required`` when consent exists but the client's identity cannot be assured
+  (RFC 8252 §8.6). ``none`` with any other value is ``invalid_request``; unknown values
+  are ignored.
+- ``prompt=login``, an exceeded ``max_age`` (``0``: always), or an ``id_token_hint`` that
+  names someone other than the signed-in user: the user is sent to ``LOGIN_URL`` even when
+  signed in. The ``next`` URL omits ``prompt=login`` and ``max_age``, so the flow resumes
+  after the sign-in instead of looping. The user is not logged out first: that would end
+  the provider session for every client, and a user who gives up would be signed out
+  everywhere. Nothing on our side can stop the person holding the browser from dropping
+  ``prompt=login`` from the URL (they can edit the client's request just as well); what
+  makes the sign-in verifiable is ``auth_time``, always in the ID token, which the client
+  compares with the time of its request (Core §3.1.3.7, step 13).
+- ``prompt=select_account``: like ``login``, to ``select_account_url`` when a site sets
+  it (an account chooser that returns to ``next``), else ``LOGIN_URL``.
+- ``prompt=consent``: the consent page, even when consent is remembered or the client
+  skips it.
+- ``login_hint`` and ``ui_locales`` are added to the login URL as query parameters; a
+  site's login view may prefill the username from ``login_hint`` (never trust it) and
+  pick the page's language from ``ui_locales``. The consent page is rendered in the first
+  ``ui_locales`` language the site supports; its template gets ``ui_locales`` and
+  ``acr_values`` (lists) and decides what to do with them.
+- The login view must show its form to a user who is already signed in (Django's
+  ``LoginView`` does, unless ``redirect_authenticated_user`` is set), or ``prompt=login``
+  and ``max_age`` cannot be honoured.
+- ``response_mode=form_post``: the answer (code or error) is a page that posts it to the
+  redirect URI, instead of a redirect.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from urllib.parse import urlencode, urlsplit
+import secrets
+from contextlib import nullcontext
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from django.contrib.auth.views import redirect_to_login
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.http.response import HttpResponseRedirectBase
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.utils import translation
 from django.views import View
 
 from ...conf import oauthkit_settings
-from ..authorization import AUTHORIZATION_PARAMETERS, AuthorizationRequest
+from .._oidc_parameters import LOGIN_PROMPTS, resume_params
+from ..authorization import AuthorizationRequest
 from ..errors import (
     AccessDenied,
     ConsentRequired,
     FatalAuthorizationError,
+    InteractionRequired,
     LoginRequired,
     OAuthError,
 )
 from ..events import consent_given
 from ..issuer import get_issuer
 from ..scopes import describe
-from ..sessions import AUTH_TIME_SESSION_KEY
+from ..sessions import authenticated_at, authentication_older_than
 
 
 class ClientRedirect(HttpResponseRedirectBase):
@@ -43,7 +79,8 @@ class ClientRedirect(HttpResponseRedirectBase):
 def protect_page(response: HttpResponse) -> HttpResponse:
     """Anti-framing and no-referrer headers (RFC 9700 §4.16; checklist 15, 16)."""
     response["X-Frame-Options"] = "DENY"
-    response["Content-Security-Policy"] = "frame-ancestors 'none'"
+    # A page with its own policy (form_post) includes frame-ancestors 'none' itself.
+    response.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
     return response
@@ -53,6 +90,11 @@ class AuthorizationView(View):
     """GET starts an authorization; POST is the consent page's answer (CSRF-protected)."""
 
     http_method_names = ["get", "post"]
+    #: Where ``prompt=select_account`` sends the user (it comes back to ``next``);
+    #: None means ``settings.LOGIN_URL``.
+    select_account_url: str | None = None
+    #: The self-submitting page of ``response_mode=form_post``.
+    form_post_template = "oauthkit/provider/form_post.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return protect_page(self.authorize(request, request.GET, decision=None))
@@ -70,21 +112,37 @@ class AuthorizationView(View):
         except FatalAuthorizationError as error:
             return self.error_page(request, error.description)
         issuer = get_issuer(request)
-        after_post = request.method == "POST"
         try:
             authz.validate(issuer)
-            if user is None:
+            reason = self.sign_in_reason(request, authz, user)
+            if reason is not None:
                 if "none" in authz.prompt:
-                    raise LoginRequired("The user is not signed in.")
-                return redirect_to_login(self.request_url(request, authz))
+                    raise LoginRequired(reason)
+                return self.login_redirect(request, authz)
             with transaction.atomic():
                 self.check_consent(request, authz, user, decision)
-                code = authz.issue_code(user, auth_time(request, user))
+                code = authz.issue_code(user, authenticated_at(request, user))
         except OAuthError as error:
-            return ClientRedirect(authz.error_uri(error, issuer), after_post=after_post)
+            return self.respond(request, authz, error.as_dict(), issuer)
         except ConsentNeeded:
             return self.consent_page(request, authz)
-        return ClientRedirect(authz.response_uri({"code": code}, issuer), after_post=after_post)
+        return self.respond(request, authz, {"code": code}, issuer)
+
+    def sign_in_reason(self, request, authz: AuthorizationRequest, user) -> str | None:
+        """Why the user must sign in (again) before a code is issued, or None.
+
+        OIDC Core §3.1.2.1: prompt=login or select_account, max_age exceeded, or an
+        id_token_hint naming another user.
+        """
+        if user is None:
+            return "The user is not signed in."
+        if authz.prompt & set(LOGIN_PROMPTS):
+            return "A new sign-in was requested."
+        if authz.max_age is not None and authentication_older_than(request, user, authz.max_age):
+            return "The last sign-in is older than max_age."
+        if authz.hint_subject is not None and authz.hint_subject != authz.subject(user):
+            return "The signed-in user is not the one id_token_hint names."
+        return None
 
     def check_consent(self, request, authz: AuthorizationRequest, user, decision) -> None:
         if decision == "deny":
@@ -98,9 +156,12 @@ class AuthorizationView(View):
                 True, request=request, client=authz.client, user=user, scopes=authz.scopes
             )
             return
-        if authz.consent_remembered():
+        if "consent" not in authz.prompt and authz.consent_remembered():
             return
         if "none" in authz.prompt:
+            if authz.consent_stored() and not authz.identity_assured():
+                # RFC 8252 §8.6: the user must see the page; consent alone is not enough.
+                raise InteractionRequired("The user must confirm this client again.")
             raise ConsentRequired("The user has not consented to this client.")
         raise ConsentNeeded
 
@@ -111,20 +172,70 @@ class AuthorizationView(View):
             "scopes": describe(authz.scopes),
             "hidden_fields": sorted(authz.params.items()),
             "redirect_host": urlsplit(authz.redirect_uri).netloc,
+            "ui_locales": authz.ui_locales,
+            "acr_values": authz.acr_values,
         }
-        return render(request, oauthkit_settings.CONSENT_TEMPLATE, context)
+        language = supported_language(authz.ui_locales)
+        with translation.override(language) if language else nullcontext():
+            response = render(request, oauthkit_settings.CONSENT_TEMPLATE, context)
+        if language:
+            response["Content-Language"] = language
+        return response
 
     def error_page(self, request: HttpRequest, description: str) -> HttpResponse:
         return render(
             request, oauthkit_settings.ERROR_TEMPLATE, {"description": description}, status=400
         )
 
-    def request_url(self, request: HttpRequest, authz: AuthorizationRequest) -> str:
-        """This request as a GET URL, to come back to after signing in."""
-        if request.method == "GET":
-            return request.get_full_path()
-        query = {k: v for k, v in authz.params.items() if k in AUTHORIZATION_PARAMETERS}
-        return f"{request.path}?{urlencode(query)}"
+    def login_redirect(self, request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
+        """To the login page (or ``select_account_url``) with ``next``, ``login_hint`` and
+        ``ui_locales``; ``next`` leaves out what asked for the sign-in, so the flow ends."""
+        url = settings.LOGIN_URL
+        if "select_account" in authz.prompt and self.select_account_url:
+            url = self.select_account_url
+        parts = urlsplit(resolve_url(url))
+        query = QueryDict(parts.query, mutable=True)
+        query[REDIRECT_FIELD_NAME] = f"{request.path}?{urlencode(resume_params(authz.params))}"
+        for name in ("login_hint", "ui_locales"):
+            if name in authz.params:
+                query[name] = authz.params[name]
+        return HttpResponseRedirect(urlunsplit(parts._replace(query=query.urlencode(safe="/"))))
+
+    def respond(
+        self, request: HttpRequest, authz: AuthorizationRequest, values: dict, issuer: str
+    ) -> HttpResponse:
+        """The answer to the client (a code or an error): a redirect, or a form_post page."""
+        if authz.response_mode == "form_post":
+            return self.form_post(
+                request, authz.redirect_uri, authz.response_values(values, issuer)
+            )
+        uri = authz.response_uri(values, issuer)
+        return ClientRedirect(uri, after_post=request.method == "POST")
+
+    def form_post(self, request: HttpRequest, action: str, values: dict) -> HttpResponse:
+        """A page that posts ``values`` to ``action`` by itself (OAuth 2.0 Form Post
+        Response Mode §2); the only script allowed is the page's own, by nonce."""
+        nonce = secrets.token_urlsafe(18)
+        context = {"action": action, "fields": sorted(values.items()), "csp_nonce": nonce}
+        response = render(request, self.form_post_template, context)
+        # No form-action: browsers apply it to the client's own redirects after the post.
+        response["Content-Security-Policy"] = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; base-uri 'none'; "
+            "frame-ancestors 'none'"
+        )
+        return response
+
+
+def supported_language(tags: list[str]) -> str | None:
+    """The first of ``tags`` (BCP 47) that the site has a language for, or None."""
+    if not settings.USE_I18N:
+        return None
+    for tag in tags[:10]:
+        try:
+            return translation.get_supported_language_variant(tag)
+        except (LookupError, ValueError):
+            continue
+    return None
 
 
 def same_site_logo(logo_uri: str, issuer: str) -> str:
@@ -143,11 +254,3 @@ def same_site_logo(logo_uri: str, issuer: str) -> str:
 
 class ConsentNeeded(Exception):
     """The consent page must be shown."""
-
-
-def auth_time(request: HttpRequest, user) -> datetime | None:
-    """When the user signed in: recorded in the session at login, else ``last_login``."""
-    value = request.session.get(AUTH_TIME_SESSION_KEY)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    return user.last_login
