@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     # How long a process trusts its cached copy of the database keys.
     "KEY_CACHE_TIMEOUT": timedelta(seconds=60),
     "ADAPTER": "oauthkit.provider.adapter.ProviderAdapter",
+    # Salt of pairwise subject identifiers (OIDC Core §8.1). None uses SECRET_KEY, so
+    # rotating SECRET_KEY would change every pairwise subject: set a value of its own.
+    "PAIRWISE_SALT": None,
     "GRANT_TYPES": [
         "oauthkit.provider.grants.authorization_code.AuthorizationCodeGrant",
         "oauthkit.provider.grants.refresh_token.RefreshTokenGrant",

@@ -6,7 +6,12 @@ subjects are formed or which claims access tokens carry.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 from ..conf import oauthkit_settings
 
@@ -17,6 +22,18 @@ class ProviderAdapter:
     def get_subject(self, user) -> str:
         """The ``sub`` of tokens issued for ``user`` (public subject identifier)."""
         return str(user.pk)
+
+    def get_client_subject(self, user, client) -> str:
+        """The ``sub`` a client sees in ID tokens and UserInfo (OIDC Core §8).
+
+        Public clients see ``get_subject``; pairwise clients a value unique to their
+        sector (``pairwise_subject``), so that clients of different sectors cannot
+        correlate a user. Access tokens and introspection keep the public subject: their
+        audience is an API, not the client.
+        """
+        if client.subject_type == "pairwise":
+            return pairwise_subject(self.get_subject(user), sector_identifier(client))
+        return self.get_subject(user)
 
     def get_username(self, user) -> str:
         """The ``username`` introspection returns (RFC 7662 §2.2)."""
@@ -65,6 +82,19 @@ class ProviderAdapter:
     def extra_access_token_claims(self, *, client, user, scopes: list[str]) -> dict[str, Any]:
         """Extra claims put into JWT access tokens; none by default."""
         return {}
+
+
+def sector_identifier(client) -> str:
+    """The host a pairwise client's subjects are computed for (OIDC Core §8.1)."""
+    uri = client.sector_identifier_uri or (client.redirect_uris or [""])[0]
+    return (urlsplit(uri).hostname or "").lower()
+
+
+def pairwise_subject(public_subject: str, sector: str) -> str:
+    """Core §8.1: a hash of sector, local id and a salt; stable, not reversible."""
+    salt = oauthkit_settings.PAIRWISE_SALT or settings.SECRET_KEY
+    digest = hashlib.sha256(f"{sector}|{public_subject}|{salt}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def get_adapter() -> ProviderAdapter:

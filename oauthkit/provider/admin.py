@@ -133,6 +133,10 @@ class ClientAdmin(admin.ModelAdmin):
             {"fields": ("access_token_format", "allowed_resources", "can_introspect")},
         ),
         (
+            _("OpenID Connect"),
+            {"fields": ("id_token_signed_response_alg", "subject_type", "sector_identifier_uri")},
+        ),
+        (
             _("More"),
             {"fields": ("is_active", "owner", "logo_uri", "metadata", "created", "updated")},
         ),

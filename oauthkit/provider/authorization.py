@@ -236,7 +236,7 @@ class AuthorizationRequest:
 
     def subject(self, user) -> str:
         """The ``sub`` this client knows ``user`` by."""
-        return get_adapter().get_subject(user)
+        return get_adapter().get_client_subject(user, self.client)
 
     def identity_assured(self) -> bool:
         """Whether the redirect URI proves the client: https, or a confidential client.

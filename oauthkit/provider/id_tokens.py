@@ -45,7 +45,7 @@ def issue_id_token(
     now = timezone.now()
     claims: dict[str, Any] = {
         "iss": issuer,
-        "sub": get_adapter().get_subject(user),
+        "sub": get_adapter().get_client_subject(user, client),
         "aud": client.client_id,
         "exp": int((now + oauthkit_settings.ID_TOKEN_LIFETIME).timestamp()),
         "iat": int(now.timestamp()),

@@ -58,7 +58,7 @@ def openid_configuration(request: HttpRequest) -> dict:
     return {
         **metadata,
         "userinfo_endpoint": endpoint_url(metadata["issuer"], "oauthkit:userinfo"),
-        "subject_types_supported": ["public"],
+        "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": key_ring.current().signing_algorithms,
         "claims_supported": claims_supported(),
         "claim_types_supported": ["normal"],

@@ -93,6 +93,21 @@ class Client(models.Model):
             "parameter (RFC 8707); each becomes the token's audience."
         ),
     )
+    subject_type = models.CharField(
+        _("subject type"),
+        max_length=10,
+        choices=[("public", _("public")), ("pairwise", _("pairwise"))],
+        default="public",
+        help_text=_("OpenID Connect Core §8: pairwise gives each sector its own user ids."),
+    )
+    sector_identifier_uri = models.URLField(
+        _("sector identifier URI"),
+        blank=True,
+        help_text=_(
+            "Pairwise clients sharing a sector get the same subjects; its host is the sector. "
+            "Without it, the host of the redirect URIs (which must then be one host)."
+        ),
+    )
     id_token_signed_response_alg = models.CharField(
         _("ID token signing algorithm"),
         max_length=10,
@@ -173,6 +188,13 @@ class Client(models.Model):
             errors["token_endpoint_auth_method"] = [
                 _("A confidential client needs a secret-based method.")
             ]
+        if self.subject_type == "pairwise" and not self.sector_identifier_uri:
+            hosts = {urlsplit(u).hostname for u in self.redirect_uris or [] if isinstance(u, str)}
+            if len(hosts) > 1:
+                # OIDC Core §8.1: several hosts need a sector_identifier_uri.
+                errors["sector_identifier_uri"] = [
+                    _("Redirect URIs on several hosts need a sector identifier URI.")
+                ]
         if self.is_public and "client_credentials" in (self.grant_types or []):
             errors["grant_types"] = [_("A public client cannot use client_credentials.")]
         if errors:

@@ -7,7 +7,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from ...bearer import www_authenticate
+from ...bearer import error_response
 from ..adapter import get_adapter
 from ..claims import requested_claim_names, user_claims
 from ..issuer import get_issuer
@@ -16,7 +16,9 @@ from .base import allow_cors, no_store
 
 
 class UserInfoError(Exception):
-    def __init__(self, status: int, error: str, description: str):
+    """An RFC 6750 §3.1 error; ``error`` None means the request carried no token."""
+
+    def __init__(self, status: int, error: str | None, description: str):
         self.status, self.error, self.description = status, error, description
 
 
@@ -43,13 +45,10 @@ class UserInfoView(View):
         try:
             body = self.claims_for(request)
         except UserInfoError as error:
-            response = JsonResponse(
-                {"error": error.error, "error_description": error.description},
-                status=error.status,
-            )
-            response["WWW-Authenticate"] = www_authenticate(
-                error.error, error.description, "openid" if error.status == 403 else None
-            )
+            # RFC 6750 §3.1: no error information for a request without any token.
+            description = error.description if error.error else None
+            scope = "openid" if error.status == 403 else None
+            response = error_response(error.status, error.error, description, scope)
         else:
             response = JsonResponse(body)
         return allow_cors(no_store(response), methods="GET, POST")
@@ -64,7 +63,7 @@ class UserInfoView(View):
         names = requested_claim_names(scopes, token.claims, "userinfo")
         claims = user_claims(token.user, names, client=token.client, scopes=scopes)
         # Core §5.3.2: sub is always returned, and must match the ID token's.
-        return {**claims, "sub": get_adapter().get_subject(token.user)}
+        return {**claims, "sub": get_adapter().get_client_subject(token.user, token.client)}
 
     def find_token(self, request: HttpRequest):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -72,10 +71,14 @@ class UserInfoView(View):
         from_header = value.strip() if scheme.lower() == "bearer" else ""
         from_body = ""
         if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-            from_body = request.POST.get("access_token", "")
+            values = request.POST.getlist("access_token")
+            # RFC 6749 §3.1: a repeated parameter is refused, not reduced to one value.
+            if len(values) > 1:
+                raise UserInfoError(400, "invalid_request", "Send the token only once.")
+            from_body = values[0] if values else ""
         if from_header and from_body:
             raise UserInfoError(400, "invalid_request", "Send the token only once.")
         value = from_header or from_body
         if not value:
-            raise UserInfoError(401, "invalid_token", "An access token is required.")
+            raise UserInfoError(401, None, "An access token is required.")
         return find_access_token(value, issuer=get_issuer(request))
