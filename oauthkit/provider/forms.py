@@ -109,6 +109,12 @@ class ClientAdminForm(forms.ModelForm):
         # Django 5.0+: a URL typed without a scheme is https, as Django 6 will assume.
         **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
     )
+    sector_identifier_uri = forms.URLField(
+        label=_label("sector_identifier_uri"),
+        required=False,
+        help_text=Client._meta.get_field("sector_identifier_uri").help_text,
+        **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
+    )
 
     class Meta:
         model = Client
