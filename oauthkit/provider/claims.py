@@ -71,16 +71,23 @@ def parse_claims_request(value: str | None) -> dict[str, Any] | None:
     return result or None
 
 
+#: Every claim a standard scope releases; a claim outside it is a site's own.
+STANDARD_CLAIMS = frozenset(name for names in SCOPE_CLAIMS.values() for name in names)
+
+
 def requested_claim_names(scopes: list[str], claims_request: dict | None, target: str) -> list[str]:
     """Claim names to release to ``target`` ("userinfo" or "id_token").
 
     Scope claims go to the UserInfo response (Core §5.4: an access token is issued in the
-    code flow); individually requested claims go where the request asked.
+    code flow); individually requested claims go where the request asked. The adapter's
+    own claims (``supported_claims`` beyond the standard ones) go to UserInfo too: its
+    ``get_claims`` decides from ``scopes`` whether to return them.
     """
     names: list[str] = []
     if target == "userinfo":
         for scope in scopes:
             names.extend(SCOPE_CLAIMS.get(scope, ()))
+        names.extend(n for n in get_adapter().supported_claims() if n not in STANDARD_CLAIMS)
     names.extend((claims_request or {}).get(target, {}))
     return list(dict.fromkeys(n for n in names if n not in ID_TOKEN_CLAIMS))
 

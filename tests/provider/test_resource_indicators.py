@@ -350,6 +350,8 @@ def test_admin_form_takes_one_resource_per_line(admin_client):
         "grant_types": ["client_credentials"],
         "allowed_resources": f"{API}\n\n  {BILLING}  \n{API}\n",
         "access_token_format": "",
+        "id_token_signed_response_alg": "RS256",
+        "subject_type": "public",
         "is_active": "on",
         "metadata": "{}",
     }
