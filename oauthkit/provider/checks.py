@@ -8,6 +8,7 @@ oauthkit.W001  DEBUG is on and no signing key is set: a development key is gener
 oauthkit.W002  ALLOW_PLAIN_PKCE is on
 oauthkit.W003  REQUIRE_PKCE is off
 oauthkit.W004  ROTATE_REFRESH_TOKENS is off
+oauthkit.W005  no RS256 signing key (OpenID Connect Discovery requires RS256)
 """
 
 from __future__ import annotations
@@ -132,3 +133,33 @@ def check_pkce_policy(app_configs=None, **kwargs):
             )
         )
     return warnings
+
+
+@register(Tags.security)
+def check_rs256_key(app_configs=None, **kwargs):
+    """OpenID Connect Discovery §3: RS256 must be among the ID token algorithms."""
+    from .models import SigningKey
+
+    algorithms = set()
+    for material in configured_keys():
+        try:
+            key = jose.parse_key(material)
+        except jose.JOSEError:
+            continue  # E004 reports it
+        if key.has_private:
+            algorithms.add(key["alg"])
+    try:
+        algorithms.update(
+            SigningKey.objects.filter(active=True).values_list("algorithm", flat=True)
+        )
+    except DatabaseError:
+        return []
+    if algorithms and "RS256" not in algorithms:
+        return [
+            Warning(
+                "No RS256 signing key: OpenID Connect clients expect RS256 ID tokens.",
+                hint="Run `manage.py rotatekeys --algorithm RS256` or add an RSA key.",
+                id="oauthkit.W005",
+            )
+        ]
+    return []

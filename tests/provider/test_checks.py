@@ -231,3 +231,18 @@ def test_a_single_key_string_is_read_as_one_key(configure, settings):
     configure(SIGNING_KEYS=settings.OAUTHKIT["SIGNING_KEYS"][0])
     assert "oauthkit.E004" not in oauthkit_messages()
     assert key_ring.signing_key() is not None
+
+
+def test_no_rs256_key_is_a_warning(configure):
+    configure(SIGNING_KEYS=[jose.generate_key("ES256").export_private()])
+    assert "oauthkit.W005" in oauthkit_messages()
+
+
+def test_an_rs256_key_beside_others_is_fine(configure, settings):
+    configure(
+        SIGNING_KEYS=[
+            jose.generate_key("ES256").export_private(),
+            *settings.OAUTHKIT["SIGNING_KEYS"],
+        ]
+    )
+    assert "oauthkit.W005" not in oauthkit_messages()
