@@ -58,10 +58,11 @@ def check_nonce(nonce: str) -> None:
         raise InvalidRequest(f"nonce is longer than {NONCE_MAX_LENGTH} characters.")
 
 
-def id_token_hint_subject(token: str, *, client_id: str, issuer: str) -> str:
-    """The ``sub`` of an ID token this server issued to ``client_id``.
+def id_token_hint_claims(token: str, *, issuer: str) -> dict:
+    """The claims of an ID token this server issued, signature checked, with a ``sub``.
 
-    Expired tokens are accepted (Core §3.1.2.1: the hint names a user, it grants nothing).
+    Expired tokens are accepted (Core §3.1.2.1: the hint names a user, it grants nothing;
+    RP-Initiated Logout §2 expects hints to have expired).
     """
     try:
         kid = jose.unverified_header(token).get("kid")
@@ -72,20 +73,30 @@ def id_token_hint_subject(token: str, *, client_id: str, issuer: str) -> str:
         )
     except jose.JOSEError:
         raise InvalidRequest("id_token_hint is not a valid ID token from this server.") from None
-    aud = claims.get("aud")
-    audience = aud if isinstance(aud, list) else [aud]
     sub = claims.get("sub")
     if (
         # Access tokens (at+jwt) and logout tokens share the keys; ID tokens have no
         # typ or "JWT".
         str(header.get("typ", "JWT")).upper() != "JWT"
         or claims.get("iss") != issuer
-        or client_id not in audience
         or not isinstance(sub, str)
         or not sub
     ):
+        raise InvalidRequest("id_token_hint is not an ID token from this server.")
+    return claims
+
+
+def id_token_audience(claims: dict) -> list:
+    aud = claims.get("aud")
+    return aud if isinstance(aud, list) else [aud]
+
+
+def id_token_hint_subject(token: str, *, client_id: str, issuer: str) -> str:
+    """The ``sub`` of an ID token this server issued to ``client_id`` (expired or not)."""
+    claims = id_token_hint_claims(token, issuer=issuer)
+    if client_id not in id_token_audience(claims):
         raise InvalidRequest("id_token_hint was not issued to this client.")
-    return sub
+    return claims["sub"]
 
 
 def resume_params(params: dict[str, str]) -> dict[str, str]:

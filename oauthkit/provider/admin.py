@@ -134,7 +134,15 @@ class ClientAdmin(admin.ModelAdmin):
         ),
         (
             _("OpenID Connect"),
-            {"fields": ("id_token_signed_response_alg", "subject_type", "sector_identifier_uri")},
+            {
+                "fields": (
+                    "id_token_signed_response_alg",
+                    "subject_type",
+                    "sector_identifier_uri",
+                    "post_logout_redirect_uris",
+                    "backchannel_logout_uri",
+                )
+            },
         ),
         (
             _("More"),

@@ -273,8 +273,9 @@ class AuthorizationRequest:
             },
         )
 
-    def issue_code(self, user, auth_time: datetime | None) -> str:
-        """Store a hashed, short-lived, single-use code; return the raw code."""
+    def issue_code(self, user, auth_time: datetime | None, sid: str | None = None) -> str:
+        """Store a hashed, short-lived, single-use code; return the raw code. ``sid`` is
+        the provider session, carried into the grant's ID tokens."""
         raw = new_secret(32)
         now = timezone.now()
         AuthorizationCode.objects.create(
@@ -292,6 +293,7 @@ class AuthorizationRequest:
             nonce=self.params.get("nonce", ""),
             claims=self.claims_request,
             auth_time=auth_time,
+            sid=sid or "",
             grant_id=uuid.uuid4(),
             created=now,
             expires_at=now + oauthkit_settings.AUTHORIZATION_CODE_LIFETIME,

@@ -116,6 +116,22 @@ class ClientAdminForm(forms.ModelForm):
         **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
     )
 
+    post_logout_redirect_uris = LineListField(
+        label=_label("post_logout_redirect_uris"),
+        required=False,
+        help_text=_(
+            "One absolute URI per line; an RP-initiated logout may return the user to one "
+            "of them (exact match)."
+        ),
+    )
+    backchannel_logout_uri = forms.URLField(
+        label=_label("backchannel_logout_uri"),
+        required=False,
+        max_length=500,
+        help_text=Client._meta.get_field("backchannel_logout_uri").help_text,
+        **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
+    )
+
     class Meta:
         model = Client
         fields = (
@@ -135,6 +151,8 @@ class ClientAdminForm(forms.ModelForm):
             "id_token_signed_response_alg",
             "subject_type",
             "sector_identifier_uri",
+            "post_logout_redirect_uris",
+            "backchannel_logout_uri",
             "is_active",
             "owner",
             "logo_uri",

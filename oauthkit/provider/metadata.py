@@ -58,6 +58,10 @@ def openid_configuration(request: HttpRequest) -> dict:
     return {
         **metadata,
         "userinfo_endpoint": endpoint_url(metadata["issuer"], "oauthkit:userinfo"),
+        # RP-Initiated Logout §2.1, Back-Channel Logout §2.1 (logout tokens carry sid).
+        "end_session_endpoint": endpoint_url(metadata["issuer"], "oauthkit:end_session"),
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": key_ring.current().signing_algorithms,
         "claims_supported": claims_supported(),

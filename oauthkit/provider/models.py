@@ -115,6 +115,18 @@ class Client(models.Model):
         default="RS256",
         help_text=_("OpenID Connect Registration §2; a key of this algorithm must exist."),
     )
+    post_logout_redirect_uris = models.JSONField(
+        _("post-logout redirect URIs"),
+        default=list,
+        blank=True,
+        help_text=_("RP-Initiated Logout §3.1: where users may be sent after signing out."),
+    )
+    backchannel_logout_uri = models.URLField(
+        _("back-channel logout URI"),
+        max_length=500,
+        blank=True,
+        help_text=_("Back-Channel Logout §2.2: receives a logout token when a session ends."),
+    )
     can_introspect = models.BooleanField(
         _("may introspect any token"),
         default=False,
@@ -175,6 +187,17 @@ class Client(models.Model):
             uri_errors.append(_("Enter a list of redirect URIs."))
         if uri_errors:
             errors["redirect_uris"] = uri_errors
+        logout_errors = [
+            e for uri in self.post_logout_redirect_uris or [] for e in redirect_uri_errors(uri)
+        ]
+        if not isinstance(self.post_logout_redirect_uris, list):
+            logout_errors.append(_("Enter a list of redirect URIs."))
+        if logout_errors:
+            errors["post_logout_redirect_uris"] = logout_errors
+        if self.backchannel_logout_uri:
+            backchannel_errors = backchannel_logout_uri_errors(self.backchannel_logout_uri)
+            if backchannel_errors:
+                errors["backchannel_logout_uri"] = backchannel_errors
         # Imported here: resources.py reaches tokens.py, which imports this module.
         from .resources import resource_list_errors
 
@@ -219,6 +242,15 @@ def redirect_uri_errors(uri: str) -> list[str]:
         # RFC 8252 §7.1: private-use schemes are reverse-domain names.
         return [_("%(uri)s: a private-use scheme must contain a dot.") % {"uri": uri}]
     return []
+
+
+def backchannel_logout_uri_errors(uri: str) -> list[str]:
+    """What is wrong with a back-channel logout URI (Back-Channel Logout §2.2): the rules of
+    redirect URIs, and a web address, since the provider POSTs to it."""
+    errors = redirect_uri_errors(uri)
+    if not errors and urlsplit(uri).scheme not in ("http", "https"):
+        errors = [_("%(uri)s must be an https URI.") % {"uri": uri}]
+    return errors
 
 
 def is_loopback_host(host: str) -> bool:
@@ -291,6 +323,8 @@ class AuthorizationCode(GrantedRecord):
     code_challenge_method = models.CharField(max_length=10, blank=True)
     nonce = models.TextField(blank=True)
     auth_time = models.DateTimeField(null=True, blank=True)
+    # The provider session the code was issued in (Back-Channel Logout §2.1), or "".
+    sid = models.CharField(max_length=64, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
     objects = TokenQuerySet.as_manager()
@@ -345,6 +379,8 @@ class RefreshToken(Token):
 
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     auth_time = models.DateTimeField(null=True, blank=True)
+    # The provider session of the grant: its ID tokens carry it as ``sid``.
+    sid = models.CharField(max_length=64, blank=True)
     rotated_at = models.DateTimeField(_("rotated"), null=True, blank=True)
 
     class Meta:
@@ -385,6 +421,27 @@ class Consent(models.Model):
         if self.revoked_at is not None or self.expires_at <= timezone.now():
             return False
         return set(scopes) <= set(self.scope.split())
+
+
+class LogoutSession(models.Model):
+    """A client that received an ID token in a provider session (``sid``), to be told by
+    a logout token when that session ends (Back-Channel Logout §2.5). Rows are deleted
+    once the logout tokens are sent."""
+
+    sid = models.CharField(_("session ID"), max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("logout session")
+        verbose_name_plural = _("logout sessions")
+        constraints = [
+            models.UniqueConstraint(fields=["sid", "client"], name="oauthkit_logout_sid_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sid} → {self.client_id}"
 
 
 class SigningKey(models.Model):

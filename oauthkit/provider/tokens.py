@@ -132,6 +132,7 @@ def issue_refresh_token(
     grant_id: uuid.UUID,
     auth_time: datetime | None = None,
     claims: dict | None = None,
+    sid: str | None = None,
 ) -> tuple[str, RefreshToken]:
     raw = new_secret(32)
     now = timezone.now()
@@ -143,6 +144,7 @@ def issue_refresh_token(
         grant_id=grant_id,
         auth_time=auth_time,
         claims=claims,
+        sid=sid or "",
         created=now,
         expires_at=now + oauthkit_settings.REFRESH_TOKEN_LIFETIME,
     )

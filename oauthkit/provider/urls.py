@@ -7,6 +7,7 @@ path(".well-known/", include("oauthkit.provider.well_known_urls")),
 from django.urls import path
 
 from .endpoints.authorize import AuthorizationView
+from .endpoints.end_session import EndSessionView
 from .endpoints.introspection import IntrospectionView
 from .endpoints.metadata import JWKSView
 from .endpoints.revocation import RevocationView
@@ -22,4 +23,5 @@ urlpatterns = [
     path("introspect/", IntrospectionView.as_view(), name="introspection"),
     path("jwks/", JWKSView.as_view(), name="jwks"),
     path("userinfo/", UserInfoView.as_view(), name="userinfo"),
+    path("end_session/", EndSessionView.as_view(), name="end_session"),
 ]

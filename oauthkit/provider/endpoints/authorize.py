@@ -60,7 +60,7 @@ from ..errors import (
 from ..events import consent_given
 from ..issuer import get_issuer
 from ..scopes import describe
-from ..sessions import authenticated_at, authentication_older_than
+from ..sessions import authenticated_at, authentication_older_than, session_id
 
 
 class ClientRedirect(HttpResponseRedirectBase):
@@ -121,7 +121,9 @@ class AuthorizationView(View):
                 return self.login_redirect(request, authz)
             with transaction.atomic():
                 self.check_consent(request, authz, user, decision)
-                code = authz.issue_code(user, authenticated_at(request, user))
+                code = authz.issue_code(
+                    user, authenticated_at(request, user), sid=session_id(request)
+                )
         except OAuthError as error:
             return self.respond(request, authz, error.as_dict(), issuer)
         except ConsentNeeded:

@@ -86,4 +86,5 @@ class AuthorizationCodeGrant(Grant):
             audience=audience,
             claims=code.claims,
             nonce=code.nonce,
+            sid=code.sid,
         )

@@ -12,6 +12,7 @@ from django.http import HttpRequest, QueryDict
 from ...conf import oauthkit_settings, settings_reloaded
 from ..events import reuse_detected, revoke_grant, token_issued
 from ..id_tokens import issue_id_token
+from ..logout import record_id_token
 from ..models import Client
 from ..resources import requested_resource
 from ..tokens import TokenResponse, issue_access_token, issue_refresh_token
@@ -77,12 +78,14 @@ class Grant:
         audience: str | None = None,
         claims: dict | None = None,
         nonce: str | None = None,
+        sid: str | None = None,
     ) -> TokenResponse:
         """Issue an access token, a refresh token when ``refresh_scopes`` is given, and an
         ID token when ``openid`` is granted to a user (OpenID Connect Core §3.1.3.3).
 
         ``audience`` is a checked resource (RFC 8707); None gives the default audience.
         ``claims`` is the grant's OpenID Connect claims request, kept on every token.
+        ``sid`` is the provider session the grant began in (Back-Channel Logout §2.1).
         """
         raw, access = issue_access_token(
             client=self.client,
@@ -103,6 +106,7 @@ class Grant:
                 grant_id=grant_id,
                 auth_time=auth_time,
                 claims=claims,
+                sid=sid,
             )
         id_token = None
         if user is not None and "openid" in scopes:
@@ -115,7 +119,9 @@ class Grant:
                 nonce=nonce,
                 auth_time=auth_time,
                 claims_request=claims,
+                sid=sid,
             )
+            record_id_token(sid=sid, user=user, client=self.client)
         token_issued(
             request=self.request,
             client=self.client,

@@ -39,6 +39,8 @@ class RefreshTokenGrant(Grant):
             audience=audience,
             # OIDC Core §12.2: the same sub and auth_time; no nonce.
             claims=token.claims,
+            # The same provider session: its logout reaches this grant's client too.
+            sid=token.sid,
         )
 
     def load_token(self) -> RefreshToken:
