@@ -30,7 +30,7 @@ from .backchannel import Delivery, deliver
 from .errors import FatalAuthorizationError, InvalidRequest
 from .issuer import get_issuer
 from .keys import key_ring
-from .models import Client, LogoutSession
+from .models import Client, LogoutSession, RefreshToken
 from .sessions import session_id
 
 logger = logging.getLogger("oauthkit.backchannel")
@@ -215,4 +215,13 @@ def end_provider_session(sender, request: HttpRequest | None, user, **kwargs) ->
         return
     sid = session_id(request)
     if sid:
+        revoke_session_refresh_tokens(sid=sid, user=user)
         notify_clients(sid=sid, user=user, issuer=get_issuer(request))
+
+
+def revoke_session_refresh_tokens(*, sid: str, user) -> int:
+    """Back-Channel Logout §2.7: refresh tokens of the ended session that were not
+    granted for offline use (``offline_access``) are revoked."""
+    tokens = RefreshToken.objects.filter(sid=sid, user=user, revoked_at__isnull=True)
+    online = [t.pk for t in tokens.only("pk", "scope") if "offline_access" not in t.scopes]
+    return RefreshToken.objects.filter(pk__in=online).revoke()

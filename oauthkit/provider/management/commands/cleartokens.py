@@ -6,8 +6,9 @@ so the command holds little memory and few locks and can run while the site serv
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
 from django.db.models import Q
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ...models import AccessToken, AuthorizationCode, Consent, RefreshToken
+from ...models import AccessToken, AuthorizationCode, Consent, LogoutSession, RefreshToken
 
 
 def expired_or_revoked(now: datetime) -> Q:
@@ -34,6 +35,11 @@ def deletable(now: datetime) -> list[tuple[type[models.Model], Q]]:
         # issued for it (RFC 6749 §4.1.2). An expired code is refused either way.
         (AuthorizationCode, Q(expires_at__lte=now)),
         (Consent, expired_or_revoked(now)),
+        # Sessions that ended without a logout: no session outlives SESSION_COOKIE_AGE.
+        (
+            LogoutSession,
+            Q(created__lte=now - timedelta(seconds=settings.SESSION_COOKIE_AGE)),
+        ),
     ]
 
 
