@@ -127,8 +127,9 @@ def test_seed_demo_creates_users_and_clients(client):
     # Both may request every scope the example project defines for its API.
     example_scopes = set(example_project_settings.OAUTHKIT["SCOPES"])
     assert set(seed_demo.API_SCOPES) <= example_scopes
-    for demo_client in (web, service):
-        assert set(demo_client.scopes) == {"read", "write", *seed_demo.API_SCOPES}
+    api = {"read", "write", *seed_demo.API_SCOPES}
+    assert set(web.scopes) == {"openid", "profile", "email", *api}
+    assert set(service.scopes) == api
 
 
 def test_seed_demo_repairs_a_changed_client():

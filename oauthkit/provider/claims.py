@@ -79,16 +79,23 @@ def requested_claim_names(scopes: list[str], claims_request: dict | None, target
     """Claim names to release to ``target`` ("userinfo" or "id_token").
 
     Scope claims go to the UserInfo response (Core §5.4: an access token is issued in the
-    code flow); individually requested claims go where the request asked. The adapter's
-    own claims (``supported_claims`` beyond the standard ones) go to UserInfo too: its
-    ``get_claims`` decides from ``scopes`` whether to return them.
+    code flow); individually requested claims go where the request asked, but a standard
+    claim only when the user granted its scope: the consent page asks for scopes, so the
+    ``claims`` parameter places and marks claims, it never widens what was granted. The
+    adapter's own claims (``supported_claims`` beyond the standard ones) go to UserInfo
+    too: its ``get_claims`` decides from ``scopes`` whether to return them.
     """
     names: list[str] = []
     if target == "userinfo":
         for scope in scopes:
             names.extend(SCOPE_CLAIMS.get(scope, ()))
         names.extend(n for n in get_adapter().supported_claims() if n not in STANDARD_CLAIMS)
-    names.extend((claims_request or {}).get(target, {}))
+    granted = {c for scope in scopes for c in SCOPE_CLAIMS.get(scope, ())}
+    names.extend(
+        n
+        for n in (claims_request or {}).get(target, {})
+        if n not in STANDARD_CLAIMS or n in granted
+    )
     return list(dict.fromkeys(n for n in names if n not in ID_TOKEN_CLAIMS))
 
 

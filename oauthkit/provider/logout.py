@@ -220,8 +220,13 @@ def end_provider_session(sender, request: HttpRequest | None, user, **kwargs) ->
 
 
 def revoke_session_refresh_tokens(*, sid: str, user) -> int:
-    """Back-Channel Logout §2.7: refresh tokens of the ended session that were not
-    granted for offline use (``offline_access``) are revoked."""
+    """Back-Channel Logout §2.7: the ended session's OpenID Connect refresh tokens that
+    were not granted for offline use (``offline_access``) are revoked. Plain OAuth refresh
+    tokens (no ``openid``) are API access that outlives the browser session, and stay."""
     tokens = RefreshToken.objects.filter(sid=sid, user=user, revoked_at__isnull=True)
-    online = [t.pk for t in tokens.only("pk", "scope") if "offline_access" not in t.scopes]
+    online = [
+        t.pk
+        for t in tokens.only("pk", "scope")
+        if "openid" in t.scopes and "offline_access" not in t.scopes
+    ]
     return RefreshToken.objects.filter(pk__in=online).revoke()

@@ -29,10 +29,11 @@ def id_token_claims(id_token: str) -> dict:
 
 def test_requested_claims_reach_the_id_token_and_userinfo(client, named_user, oauth_client):
     client.force_login(named_user)
-    # Only `openid`: every other claim comes from the claims request alone.
-    code, verifier = get_code(client, oauth_client, scope="openid", claims=json.dumps(CLAIMS))
+    scope = "openid profile email"
+    code, verifier = get_code(client, oauth_client, scope=scope, claims=json.dumps(CLAIMS))
     tokens = redeem(client, oauth_client, code, verifier).json()
 
+    # Scope claims normally go to userinfo only; the claims request puts these in the ID token.
     id_claims = id_token_claims(tokens["id_token"])
     assert id_claims["name"] == "Alice Liddell"
     assert id_claims["preferred_username"] == "alice"
@@ -41,12 +42,27 @@ def test_requested_claims_reach_the_id_token_and_userinfo(client, named_user, oa
     userinfo = client.get(
         "/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}"
     ).json()
-    assert userinfo == {"sub": str(named_user.pk), "email": "alice@example.com"}
+    assert userinfo["email"] == "alice@example.com"
+
+
+def test_the_claims_request_never_widens_the_granted_scopes(client, named_user, oauth_client):
+    # The user consented to scopes: a claim whose scope was not granted is not released.
+    client.force_login(named_user)
+    code, verifier = get_code(client, oauth_client, scope="openid", claims=json.dumps(CLAIMS))
+    tokens = redeem(client, oauth_client, code, verifier).json()
+
+    assert "name" not in id_token_claims(tokens["id_token"])
+    userinfo = client.get(
+        "/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}"
+    ).json()
+    assert userinfo == {"sub": str(named_user.pk)}
 
 
 def test_the_refreshed_id_token_keeps_the_claims_request(client, named_user, oauth_client):
     client.force_login(named_user)
-    code, verifier = get_code(client, oauth_client, scope="openid", claims=json.dumps(CLAIMS))
+    code, verifier = get_code(
+        client, oauth_client, scope="openid profile", claims=json.dumps(CLAIMS)
+    )
     refresh_token = redeem(client, oauth_client, code, verifier).json()["refresh_token"]
 
     refreshed = post_form(

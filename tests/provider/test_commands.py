@@ -298,15 +298,24 @@ def test_rotatekeys_publishes_the_new_key_and_keeps_the_old_one(client, oauth_cl
 
     first = run("rotatekeys").split("New signing key: ")[1].split()[0]
     assert issued_kid(client, oauth_client) == first
-    second = run("rotatekeys", "--algorithm=ES256").split("New signing key: ")[1].split()[0]
+    second = run("rotatekeys").split("New signing key: ")[1].split()[0]
 
-    assert SigningKey.objects.get(kid=second).algorithm == "ES256"
     old = SigningKey.objects.get(kid=first)
     assert old.active is False
     assert old.retired_at is not None
     # Retired keys stay in the JWKS while tokens they signed may be valid.
     assert {settings_kid, first, second} <= jwks_kids(client)
     assert issued_kid(client, oauth_client) == second
+
+
+def test_rotatekeys_of_another_algorithm_keeps_the_current_ones_signing(client, oauth_client):
+    # Clients registered for RS256 ID tokens still need an RS256 key.
+    rs256 = run("rotatekeys").split("New signing key: ")[1].split()[0]
+    es256 = run("rotatekeys", "--algorithm=ES256").split("New signing key: ")[1].split()[0]
+
+    assert SigningKey.objects.get(kid=es256).algorithm == "ES256"
+    assert SigningKey.objects.get(kid=rs256).active is True
+    assert issued_kid(client, oauth_client) == es256
 
 
 def test_rotatekeys_uses_the_signing_algorithm_setting(settings):

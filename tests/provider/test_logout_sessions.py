@@ -48,3 +48,15 @@ def test_cleartokens_forgets_sessions_older_than_any_session_cookie(client, user
     call_command("cleartokens", stdout=StringIO())
 
     assert not LogoutSession.objects.exists()
+
+
+def test_logout_keeps_plain_oauth_refresh_tokens(client, user):
+    # Without openid a refresh token is API access, not part of a sign-in session.
+    app = ClientFactory()
+    client.force_login(user)
+    api_access = refresh_token_for(client, app, "read")
+
+    client.logout()
+
+    api_access.refresh_from_db()
+    assert api_access.revoked_at is None

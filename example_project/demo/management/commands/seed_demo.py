@@ -63,7 +63,7 @@ CLIENTS = {
         "token_endpoint_auth_method": Client.AuthMethod.CLIENT_SECRET_BASIC,
         "redirect_uris": [REDIRECT_URI],
         "grant_types": ["authorization_code", "refresh_token"],
-        "scopes": ["read", "write", *API_SCOPES],
+        "scopes": ["openid", "profile", "email", "read", "write", *API_SCOPES],
         "default_scopes": ["read"],
         "skip_consent": False,
         "can_introspect": False,

@@ -59,7 +59,10 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             key = create_signing_key(algorithm)
-            previous = SigningKey.objects.filter(active=True).exclude(pk=key.pk)
+            # Only keys of the same algorithm: clients of the others still need theirs.
+            previous = SigningKey.objects.filter(active=True, algorithm=algorithm).exclude(
+                pk=key.pk
+            )
             retired = list(previous.values_list("kid", flat=True))
             previous.update(active=False, retired_at=timezone.now())
         # update() sends no signal: drop this process's cached keys by hand. Other
