@@ -15,6 +15,12 @@ migrated database: ``run.py`` uses the example project's settings, and
 tests/test_benchmark_smoke.py the test settings. It writes its own client, user and
 consent, so it can share a database with other data.
 
+Where the example project's API is mounted (``api:ping``), it also measures ``GET /api/ping``
+with a JWT access token, under each revocation check (the settings are overridden around
+the scenario's requests, with an unmeasured request first), and ``GET /api/ping/open``.
+The cache check reads the cache the settings name as ``REVOCATION_CACHE`` (the example
+project's "shared": Redis when ``REDIS_URL`` is set).
+
 Command line (prints JSON)::
 
     DJANGO_SETTINGS_MODULE=example_project.settings python -m benchmarks.inprocess --requests 300
@@ -30,11 +36,14 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from benchmarks.report import API_PING_OPEN, api_ping_name
 
 #: Statements that only open or close a transaction; never counted as queries.
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
@@ -49,6 +58,9 @@ ROUNDS = 5
 #: "~1 ms" of CPU passes up to 20% above the figure.
 CPU_TOLERANCE = 1.2
 
+API_PING_CACHE = api_ping_name("cache")
+API_PING_DATABASE = api_ping_name("database")
+
 
 @dataclass(frozen=True)
 class Target:
@@ -56,9 +68,12 @@ class Target:
 
     queries: int
     cpu_ms: float | None = None
+    #: The count must be exactly ``queries`` (a check that must run), not at most.
+    exact: bool = False
 
     def describe(self) -> str:
-        text = f"<={self.queries} queries"
+        noun = "query" if self.queries == 1 else "queries"
+        text = f"{'=' if self.exact else '<='}{self.queries} {noun}"
         if self.cpu_ms is not None:
             text += f", ~{self.cpu_ms:g} ms CPU"
         return text
@@ -70,6 +85,10 @@ TARGETS = {
     "authorize (remembered consent)": Target(queries=4),
     "code exchange": Target(queries=6),
     "refresh": Target(queries=6),
+    # Issue 4: a JWT checked against the shared revocation list needs no SQL; the default
+    # database check is one indexed query by jti.
+    API_PING_CACHE: Target(queries=0, exact=True),
+    API_PING_DATABASE: Target(queries=1, exact=True),
 }
 
 
@@ -82,10 +101,23 @@ class Scenario:
     prepare: Callable[[], Any]
     request: Callable[[Any], Any]
     check: Callable[[Any], None]
+    #: Django settings overridden while the scenario runs (``override_settings`` kwargs).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> Target | None:
         return TARGETS.get(self.name)
+
+    @contextmanager
+    def applied(self) -> Iterator[None]:
+        """The scenario's settings in force, and warm. Changing settings (entering or
+        leaving a scenario's override) drops oauthkit's process caches (keys, clients), so
+        one unmeasured request refills them before the measured ones."""
+        from django.test import override_settings
+
+        with override_settings(**self.settings):
+            self.check(self.request(self.prepare()))
+            yield
 
 
 class Bench:
@@ -188,6 +220,7 @@ class Bench:
             Scenario("code exchange", self.exchange_data, self.token, token_body),
             Scenario("refresh", self.refresh_data, self.token, self.keep_refresh_token),
         ]
+        found += self.api_scenarios()
         ceiling = ceiling_url()
         if ceiling:
             # A reference without a target: Django, the middleware and one INSERT.
@@ -200,6 +233,59 @@ class Bench:
                 )
             )
         return found
+
+    def api_scenarios(self) -> list[Scenario]:
+        """``GET /api/ping`` with a JWT under each revocation check, and ``/api/ping/open``;
+        none where the example project's API is not mounted."""
+        from django.urls import NoReverseMatch, reverse
+
+        try:
+            ping, open_ping = reverse("api:ping"), reverse("api:ping-open")
+        except NoReverseMatch:
+            return []
+        cc = {"grant_type": "client_credentials", "scope": "read"}
+        bearer = f"Bearer {token_body(self.token(cc))['access_token']}"
+
+        def get_ping(_):
+            return self.backend.get(ping, HTTP_AUTHORIZATION=bearer)
+
+        return [
+            Scenario(API_PING_OPEN, lambda: None, lambda _: self.backend.get(open_ping), pong),
+            Scenario(API_PING_CACHE, lambda: None, get_ping, pong, revocation_check("cache")),
+            Scenario(API_PING_DATABASE, lambda: None, get_ping, pong, revocation_check("database")),
+        ]
+
+
+def revocation_cache_alias() -> str:
+    """The cache the cache check reads: the provider's REVOCATION_CACHE, else "default"."""
+    from oauthkit.conf import oauthkit_settings
+
+    return oauthkit_settings.REVOCATION_CACHE or "default"
+
+
+def revocation_check(check: str) -> dict[str, Any]:
+    """``override_settings`` kwargs for an API checking revocation by ``check``."""
+    from django.conf import settings
+
+    current = dict(getattr(settings, "OAUTHKIT", {}) or {})
+    resource = {**current.get("RESOURCE_SERVER", {}), "REVOCATION_CHECK": check}
+    if check == "cache":
+        alias = revocation_cache_alias()
+        current["REVOCATION_CACHE"] = alias
+        resource["CACHE"] = alias
+    return {"OAUTHKIT": {**current, "RESOURCE_SERVER": resource}}
+
+
+def describe_cache(alias: str) -> str:
+    """``alias (Backend at location)``, for the report."""
+    from django.conf import settings
+
+    conf = settings.CACHES.get(alias, {})
+    backend = conf.get("BACKEND", "?").rsplit(".", 1)[-1]
+    location = conf.get("LOCATION")
+    if isinstance(location, str) and "@" in location:  # no password in the report
+        location = location.split("://", 1)[0] + "://…@" + location.rsplit("@", 1)[-1]
+    return f"{alias!r} ({backend}{f' at {location}' if location else ''})"
 
 
 def ceiling_url() -> str | None:
@@ -215,6 +301,12 @@ def ceiling_url() -> str | None:
 def expect_ok(response) -> None:
     if response.status_code != 200:
         raise AssertionError(f"HTTP {response.status_code}: {response.content[:300]!r}")
+
+
+def pong(response) -> None:
+    expect_ok(response)
+    if json.loads(response.content) != {"pong": True}:
+        raise AssertionError(f"Not a pong: {response.content[:300]!r}")
 
 
 def token_body(response) -> dict:
@@ -251,26 +343,28 @@ def count_queries(scenario: Scenario, samples: int) -> tuple[list[int], list[str
 
     counts: list[int] = []
     statements: list[str] = []
-    for _ in range(samples):
-        argument = scenario.prepare()
-        with CaptureQueriesContext(connection) as captured:
-            response = scenario.request(argument)
-        scenario.check(response)
-        data = data_statements(captured)
-        counts.append(len(data))
-        statements = statements or data
+    with scenario.applied():
+        for _ in range(samples):
+            argument = scenario.prepare()
+            with CaptureQueriesContext(connection) as captured:
+                response = scenario.request(argument)
+            scenario.check(response)
+            data = data_statements(captured)
+            counts.append(len(data))
+            statements = statements or data
     return counts, statements
 
 
 def cpu_seconds(scenario: Scenario, requests: int) -> list[float]:
     """CPU seconds of each of ``requests`` requests, preparation left out."""
     spent: list[float] = []
-    for _ in range(requests):
-        argument = scenario.prepare()
-        start = time.process_time()
-        response = scenario.request(argument)
-        spent.append(time.process_time() - start)
-        scenario.check(response)
+    with scenario.applied():
+        for _ in range(requests):
+            argument = scenario.prepare()
+            start = time.process_time()
+            response = scenario.request(argument)
+            spent.append(time.process_time() - start)
+            scenario.check(response)
     return spent
 
 
@@ -291,9 +385,10 @@ def make_row(scenario: Scenario, counts: list[int], statements: list[str], cpu: 
     }
     target = scenario.target
     if target is not None:
-        row["target"] = {"queries": target.queries, "cpu_ms": target.cpu_ms}
+        row["target"] = {"queries": target.queries, "cpu_ms": target.cpu_ms, "exact": target.exact}
         row["target_text"] = target.describe()
-        if row["queries"] > target.queries:
+        wrong = row["queries_min"] != target.queries if target.exact else False
+        if row["queries"] > target.queries or wrong:
             row["failed"].append("queries")
         if target.cpu_ms is not None and row["cpu_ms"] > target.cpu_ms * CPU_TOLERANCE:
             row["failed"].append("cpu")
@@ -325,11 +420,15 @@ def measure(requests: int = 300) -> dict[str, Any]:
         for scenario in scenarios:
             cpu[scenario.name] += cpu_seconds(scenario, share)
     rows = [make_row(s, *queries[s.name], cpu[s.name]) for s in scenarios]
+    names = {s.name for s in scenarios}
     return {
         "database": connection.vendor,
         "requests": requests,
         "signing_alg": signing_key["alg"],
         "cpu_tolerance": CPU_TOLERANCE,
+        "revocation_cache": (
+            describe_cache(revocation_cache_alias()) if API_PING_CACHE in names else None
+        ),
         "rows": rows,
     }
 

@@ -4,8 +4,8 @@ Only the standard library, so it can run next to any server. A scenario ends by 
 after ``requests`` operations in all, or ``duration`` seconds, whichever comes first.
 Each virtual user first sends a few warm-up operations (not counted), then all start
 together. An *operation* is what a client does for one result: one request for
-client_credentials, refresh and the ceiling; two (authorize, then token) for the
-authorization code round trip.
+client_credentials, refresh, the ceiling and the API's pings; two (authorize, then token)
+for the authorization code round trip.
 """
 
 from __future__ import annotations
@@ -206,6 +206,34 @@ def ceiling(seed: dict) -> Callable[[int], Operation]:
         def operation(conn) -> None:
             status, _, data = send(conn, "POST", "/bench/ceiling/", "", FORM_HEADERS)
             if status != 200:
+                raise BadResponse(f"HTTP {status}: {data[:200]!r}")
+
+        return operation
+
+    return make
+
+
+def access_token(seed: dict, port: int) -> str:
+    """One access token for ``seed["scope"]`` from the service client (client_credentials)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT)
+    try:
+        headers = {**FORM_HEADERS, "Authorization": basic(**seed["service"])}
+        body = urlencode({"grant_type": "client_credentials", "scope": seed["scope"]})
+        status, _, data = send(conn, "POST", "/o/token/", body, headers)
+        return expect_token(status, data)["access_token"]
+    finally:
+        conn.close()
+
+
+def api_get(path: str, token: str | None = None) -> Callable[[int], Operation]:
+    """GET ``path`` of the example API (with ``Authorization: Bearer token`` when given),
+    expecting 200 and its pong."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def make(user: int) -> Operation:
+        def operation(conn) -> None:
+            status, _, data = send(conn, "GET", path, None, headers)
+            if status != 200 or b"pong" not in data:
                 raise BadResponse(f"HTTP {status}: {data[:200]!r}")
 
         return operation

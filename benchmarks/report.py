@@ -6,6 +6,18 @@ from typing import Any
 
 #: Token issuance (client_credentials) must reach this share of the ceiling's rate.
 CEILING_RATIO_TARGET = 0.5
+#: GET /api/ping with a JWT and the cache revocation check must reach this share of the rate
+#: of GET /api/ping/open on the same server (issue 4, "Speed").
+API_RATIO_TARGET = 0.9
+#: The revocation check that API_RATIO_TARGET applies to; the others are reported only.
+API_RATIO_CHECK = "cache"
+
+API_PING_OPEN = "api ping open"
+
+
+def api_ping_name(check: str) -> str:
+    """The scenario name of ``GET /api/ping`` with a JWT, under a revocation check."""
+    return f"api ping (JWT, {check} check)"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -54,6 +66,8 @@ def inprocess_table(result: dict[str, Any], *, statements: bool = False) -> str:
         f"'~1 ms' passes up to {result['cpu_tolerance']:g}x)"
     )
     text = [title, table(["scenario", "queries", "CPU ms", "median", "target", "result"], rows)]
+    if result.get("revocation_cache"):
+        text.append(f"The cache check reads the revocation list in {result['revocation_cache']}.")
     if statements:
         for row in result["rows"]:
             text.append(f"\n{row['name']}:")
@@ -106,3 +120,25 @@ def ratio_line(results: list[dict[str, Any]]) -> str:
         f"client_credentials / ceiling = {ratio:.0%} "
         f"(target >= {CEILING_RATIO_TARGET:.0%}): {'PASS' if passed else 'FAIL'}"
     )
+
+
+def api_ratio(results: list[dict[str, Any]], check: str) -> tuple[float, bool | None] | None:
+    """(ping rate / open rate, whether it meets the target; None where there is none)."""
+    by_name = {r["name"]: r for r in results}
+    ping, open_ = by_name.get(api_ping_name(check)), by_name.get(API_PING_OPEN)
+    if not ping or not open_ or not open_["per_second"]:
+        return None
+    ratio = ping["per_second"] / open_["per_second"]
+    return ratio, (ratio >= API_RATIO_TARGET if check == API_RATIO_CHECK else None)
+
+
+def api_ratio_line(results: list[dict[str, Any]], check: str) -> str:
+    name = f"{api_ping_name(check)} / {API_PING_OPEN}"
+    found = api_ratio(results, check)
+    if found is None:
+        return f"{name}: not measured"
+    ratio, passed = found
+    if passed is None:
+        return f"{name} = {ratio:.0%} (no target)"
+    verdict_ = "PASS" if passed else "FAIL"
+    return f"{name} = {ratio:.0%} (target >= {API_RATIO_TARGET:.0%}): {verdict_}"

@@ -5,10 +5,12 @@ For each database (a fresh SQLite file; PostgreSQL when a server answers), it mi
 new database, measures SQL queries and CPU per request in-process, then serves the
 example project with gunicorn (2 workers) and drives it from this process:
 client_credentials, the authorization code + PKCE round trip, refresh, and the ceiling
-(a view doing one INSERT). Results go to stdout and to benchmarks/results/ (git-ignored).
+(a view doing one INSERT). Then, once per revocation check ("cache": the list in Redis;
+"database"), a server whose API checks that way: GET /api/ping with a JWT against
+GET /api/ping/open. Results go to stdout and to benchmarks/results/ (git-ignored).
 
-    .venv/bin/python benchmarks/run.py              # full run (about 2 minutes on 2 CPUs)
-    .venv/bin/python benchmarks/run.py --quick      # does everything work? (about 20 s)
+    .venv/bin/python benchmarks/run.py              # full run (about 3 minutes on 2 CPUs)
+    .venv/bin/python benchmarks/run.py --quick      # does everything work? (about 35 s)
     .venv/bin/python benchmarks/run.py --db sqlite --no-http --statements
 """
 
@@ -44,6 +46,11 @@ use_the_virtualenv()
 
 from benchmarks import load  # noqa: E402
 from benchmarks.report import (  # noqa: E402
+    API_PING_OPEN,
+    API_RATIO_CHECK,
+    api_ping_name,
+    api_ratio,
+    api_ratio_line,
     ceiling_ratio,
     http_table,
     inprocess_table,
@@ -51,16 +58,21 @@ from benchmarks.report import (  # noqa: E402
 )
 from benchmarks.server import (  # noqa: E402
     DEFAULT_PG_URL,
+    DEFAULT_REDIS_URL,
     Gunicorn,
     PostgresDatabase,
     SqliteDatabase,
     django_env,
     free_port,
     postgres_answers,
+    redis_answers,
     run_python,
+    without_password,
 )
 
 RESULTS = ROOT / "benchmarks" / "results"
+#: The API's revocation checks, each measured on its own server (a process-wide setting).
+API_CHECKS = ("cache", "database")
 # (--requests, --duration, --inprocess-requests, --rounds) for a full and a --quick run.
 FULL = (10000, 9.0, 300, 3)
 QUICK = (200, 2.0, 20, 1)
@@ -91,6 +103,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="PostgreSQL database to create and drop (%(default)s)",
     )
     parser.add_argument("--http", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--part",
+        choices=["all", "provider", "api"],
+        default="all",
+        help="HTTP scenarios: the token endpoint's and the ceiling, the API's pings, or all",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("OAUTHKIT_BENCH_REDIS_URL")
+        or os.environ.get("REDIS_URL")
+        or DEFAULT_REDIS_URL,
+        help="Redis for the cache revocation check, read only (%(default)s)",
+    )
     parser.add_argument(
         "--alg", choices=["RS256", "ES256", "EdDSA"], default="RS256", help="signing key (RS256)"
     )
@@ -127,19 +152,14 @@ def databases(args: argparse.Namespace) -> list:
     return found
 
 
-def drive(args: argparse.Namespace, seed: dict, port: int) -> list[dict]:
-    """The four HTTP scenarios against the running server, in interleaved rounds so that
-    a slow spell of the machine does not fall on one scenario (and skew the ratio)."""
-    scenarios = [
-        ("ceiling", load.ceiling(seed), 1),
-        ("client_credentials", load.client_credentials(seed), 1),
-        ("authorization_code + PKCE", load.authorization_code(seed), 2),
-        ("refresh", load.refresh(seed), 1),
-    ]
+def interleave(args: argparse.Namespace, scenarios: list, port: int) -> list[dict]:
+    """(name, make, requests per operation) scenarios against the running server, in
+    interleaved rounds so that a slow spell of the machine does not fall on one scenario
+    (and skew a ratio); every other round runs them in reverse order."""
     totals: dict[str, load.Result] = {}
     for round_ in range(args.rounds):
         requests = args.requests // args.rounds + (round_ < args.requests % args.rounds)
-        for name, make, per_operation in scenarios:
+        for name, make, per_operation in scenarios[:: -1 if round_ % 2 else 1]:
             result = load.run_scenario(
                 name,
                 make,
@@ -150,14 +170,61 @@ def drive(args: argparse.Namespace, seed: dict, port: int) -> list[dict]:
                 requests_per_operation=per_operation,
             )
             totals[name] = totals[name].merged(result) if name in totals else result
-    return [result.as_dict() for result in totals.values()]
+    return [totals[name].as_dict() for name, _, _ in scenarios]
+
+
+def drive(args: argparse.Namespace, seed: dict, port: int) -> list[dict]:
+    """The provider's four HTTP scenarios against the running server."""
+    scenarios = [
+        ("ceiling", load.ceiling(seed), 1),
+        ("client_credentials", load.client_credentials(seed), 1),
+        ("authorization_code + PKCE", load.authorization_code(seed), 2),
+        ("refresh", load.refresh(seed), 1),
+    ]
+    return interleave(args, scenarios, port)
+
+
+def drive_api(args: argparse.Namespace, database, seed: dict, signing_key: str, check: str):
+    """A server whose API checks revocation by ``check``: one client_credentials token
+    (scope read), then GET /api/ping with it and GET /api/ping/open, interleaved."""
+    port = free_port()
+    env = django_env(database.url, port, signing_key, redis_url=args.redis, revocation_check=check)
+    with Gunicorn(env, port, workers=2, worker_class=args.worker_class) as server:
+        token = load.access_token(seed, port)
+        scenarios = [
+            (API_PING_OPEN, load.api_get("/api/ping/open"), 1),
+            (api_ping_name(check), load.api_get("/api/ping", token), 1),
+        ]
+        results = interleave(args, scenarios, port)
+    where = (
+        f"the revocation list in Redis at {without_password(args.redis)}"
+        if args.redis
+        else "the revocation list in each worker's local memory (Redis did not answer)"
+    )
+    label = (
+        f"HTTP API, {database.label}, {check} revocation check"
+        + (f" ({where})" if check == "cache" else " (one query by jti)")
+        + f": gunicorn 2 {args.worker_class} workers, {args.concurrency} virtual users, "
+        f"at most {args.requests} requests or {args.duration:g} s per scenario in "
+        f"{args.rounds} interleaved round(s)"
+    )
+    print(http_table(results, label=label))
+    print(api_ratio_line(results, check), end="\n\n", flush=True)
+    if server.problems.strip():
+        print(f"gunicorn said:\n{server.problems}\n")
+    return {
+        "check": check,
+        # Where the cache check read the list: "redis", or "locmem" (per process).
+        "cache": ("redis" if args.redis else "locmem") if check == "cache" else None,
+        "results": results,
+    }
 
 
 def run_database(database, args: argparse.Namespace, signing_key: str) -> dict:
     """Migrate a fresh database, measure in-process, then over HTTP; print and return."""
     with database:
         port = free_port()
-        env = django_env(database.url, port, signing_key)
+        env = django_env(database.url, port, signing_key, redis_url=args.redis)
         # --skip-checks: oauthkit.E001 rightly refuses an http issuer with DEBUG off, and
         # the benchmark serves plain http on 127.0.0.1.
         run_python(["manage.py", "migrate", "--noinput", "--skip-checks", "-v", "0"], env)
@@ -167,23 +234,27 @@ def run_database(database, args: argparse.Namespace, signing_key: str) -> dict:
             )
         )
         print(inprocess_table(inprocess, statements=args.statements), end="\n\n", flush=True)
-        outcome = {"database": database.label, "inprocess": inprocess, "http": None}
+        outcome = {"database": database.label, "inprocess": inprocess, "http": None, "api": []}
         if not args.http:
             return outcome
         seed = json.loads(
             run_python(["-m", "benchmarks.seed", "--users", str(args.concurrency)], env)
         )
-        with Gunicorn(env, port, workers=2, worker_class=args.worker_class) as server:
-            outcome["http"] = drive(args, seed, port)
-        label = (
-            f"HTTP, {database.label}: gunicorn 2 {args.worker_class} workers, "
-            f"{args.concurrency} virtual users, at most {args.requests} operations or "
-            f"{args.duration:g} s per scenario in {args.rounds} interleaved round(s)"
-        )
-        print(http_table(outcome["http"], label=label))
-        print(ratio_line(outcome["http"]), end="\n\n", flush=True)
-        if server.problems.strip():
-            print(f"gunicorn said:\n{server.problems}\n")
+        if args.part in ("all", "provider"):
+            with Gunicorn(env, port, workers=2, worker_class=args.worker_class) as server:
+                outcome["http"] = drive(args, seed, port)
+            label = (
+                f"HTTP, {database.label}: gunicorn 2 {args.worker_class} workers, "
+                f"{args.concurrency} virtual users, at most {args.requests} operations or "
+                f"{args.duration:g} s per scenario in {args.rounds} interleaved round(s)"
+            )
+            print(http_table(outcome["http"], label=label))
+            print(ratio_line(outcome["http"]), end="\n\n", flush=True)
+            if server.problems.strip():
+                print(f"gunicorn said:\n{server.problems}\n")
+        if args.part in ("all", "api"):
+            for check in API_CHECKS:
+                outcome["api"].append(drive_api(args, database, seed, signing_key, check))
         return outcome
 
 
@@ -205,6 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.alg} key; the load driver runs on the same CPUs as the server.\n",
         flush=True,
     )
+    args.redis = args.redis_url if redis_answers(args.redis_url) else None
+    if args.redis is None:
+        print(
+            f"Redis: nothing answers at {without_password(args.redis_url)}; the cache "
+            "revocation check reads a local-memory cache in each process instead (not shared "
+            "between gunicorn's workers, so not what a site runs; a memory lookup also costs "
+            "less than a Redis round trip).\n",
+            flush=True,
+        )
     outcomes, failures = [], []
     for database in databases(args):
         try:
@@ -222,8 +302,18 @@ def main(argv: list[str] | None = None) -> int:
             ratio = ceiling_ratio(outcome["http"])
             if ratio and not ratio[1]:
                 missed.append(f"{outcome['database']} client_credentials/ceiling {ratio[0]:.0%}")
+        for api in outcome["api"]:
+            errors += sum(r["errors"] for r in api["results"])
+            ratio = api_ratio(api["results"], api["check"])
+            if api["check"] == API_RATIO_CHECK and ratio and not ratio[1]:
+                missed.append(
+                    f"{outcome['database']} api ping ({api['check']} check)/open {ratio[0]:.0%}"
+                )
     report = {
-        "arguments": {k: v for k, v in vars(args).items() if k != "pg_url"},
+        "arguments": {
+            k: v for k, v in vars(args).items() if k not in ("pg_url", "redis_url", "redis")
+        },
+        "redis": bool(args.redis),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "results": outcomes,

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/oauthkit_bench"
+#: The shared cache of the API scenarios' revocation list (read only: nothing is written).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 #: Keep database connections open between requests, as a production site would
 #: (CONN_MAX_AGE, through django-environ's URL options). Token endpoint and ceiling alike.
 CONN_MAX_AGE = 60
@@ -105,16 +107,54 @@ def postgres_answers(url: str = DEFAULT_PG_URL) -> bool:
         return False
 
 
+def redis_answers(url: str = DEFAULT_REDIS_URL) -> bool:
+    """Whether a Redis server answers PING at ``url``."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def without_password(url: str) -> str:
+    """``url`` fit to print: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def django_env(database_url: str, port: int, signing_key: str) -> dict[str, str]:
-    """The example project's environment for a benchmark run (see its settings.py)."""
+def django_env(
+    database_url: str,
+    port: int,
+    signing_key: str,
+    *,
+    redis_url: str | None = None,
+    revocation_check: str = "database",
+) -> dict[str, str]:
+    """The example project's environment for a benchmark run (see its settings.py).
+
+    ``redis_url``: the "shared" cache (the revocation list); None leaves it a per-process
+    local-memory cache. ``revocation_check``: how its API checks a JWT's revocation.
+    """
     env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env.update(
+        OAUTHKIT_REVOCATION_CHECK=revocation_check,
         DJANGO_SETTINGS_MODULE="example_project.settings",
         DATABASE_URL=with_conn_max_age(database_url),
         DEBUG="False",

@@ -6,6 +6,11 @@ DEBUG          default True
 ALLOWED_HOSTS  default 127.0.0.1,localhost
 OAUTHKIT_ISSUER default http://127.0.0.1:8000
 OAUTHKIT_SIGNING_KEY  optional PEM or JWK; without it `make demo` runs rotatekeys
+REDIS_URL      optional, e.g. redis://127.0.0.1:6379/0: the "shared" cache, where the provider
+               writes the revocation list and the API reads it. Without it "shared" is a
+               local-memory cache, which only one process sees (fine for runserver).
+OAUTHKIT_REVOCATION_CHECK  default "database" (one query per API request); "cache" reads the
+               revocation list in the "shared" cache instead (no SQL). See docs/drf.md.
 """
 
 from pathlib import Path
@@ -19,6 +24,7 @@ env = environ.Env(
     DEBUG=(bool, True),
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
     OAUTHKIT_ISSUER=(str, "http://127.0.0.1:8000"),
+    OAUTHKIT_REVOCATION_CHECK=(str, "database"),
 )
 
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-oauthkit-example-only")
@@ -71,6 +77,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3") and django.VERSION >= (5, 
     # Writers take the lock at BEGIN, so concurrent token requests queue instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 
+# "shared": the revocation list, written by the provider and read by the API. It must be one
+# cache for every process (Redis); a local-memory cache is per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+        if env("REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared"}
+    ),
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -101,6 +118,8 @@ OAUTHKIT = {
         "read:project:3": "See project 3",
     },
     "DEFAULT_SCOPES": ["read"],
+    "REVOCATION_CACHE": "shared",
+    "RESOURCE_SERVER": {"REVOCATION_CHECK": env("OAUTHKIT_REVOCATION_CHECK"), "CACHE": "shared"},
 }
 
 LOGGING = {

@@ -9,7 +9,16 @@ import pytest
 
 from benchmarks import inprocess
 from benchmarks.load import Result
-from benchmarks.report import ceiling_ratio, http_table, inprocess_table, ratio_line
+from benchmarks.report import (
+    API_PING_OPEN,
+    api_ping_name,
+    api_ratio,
+    api_ratio_line,
+    ceiling_ratio,
+    http_table,
+    inprocess_table,
+    ratio_line,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +85,57 @@ def test_percentiles_use_the_nearest_rank():
     assert result.percentile_ms(50) == pytest.approx(50.0)
     assert result.percentile_ms(99) == pytest.approx(99.0)
     assert result.percentile_ms(100) == pytest.approx(100.0)
+
+
+@pytest.mark.urls("example_project.urls")
+def test_inprocess_measures_the_example_api(settings):
+    # Where the example API is mounted, /api/ping is measured under both revocation checks.
+    settings.INSTALLED_APPS = [
+        *settings.INSTALLED_APPS,
+        "example_project.demo",
+        "example_project.api",
+    ]
+    report = inprocess.measure(requests=2)
+
+    rows = {row["name"]: row for row in report["rows"]}
+    api = [name for name in rows if name.startswith("api ping")]
+    assert api == [API_PING_OPEN, api_ping_name("cache"), api_ping_name("database")]
+    assert (rows[API_PING_OPEN]["queries_min"], rows[API_PING_OPEN]["queries"]) == (0, 0)
+    assert rows[API_PING_OPEN]["target"] is None  # a reference
+    cache, database = rows[api_ping_name("cache")], rows[api_ping_name("database")]
+    # Issue 4: 0 queries with the cache check, 1 with the database check, every request.
+    assert (cache["queries_min"], cache["queries"], cache["passed"]) == (0, 0, True)
+    assert (database["queries_min"], database["queries"], database["passed"]) == (1, 1, True)
+    assert "oauthkit_provider_accesstoken" in database["statements"][0]
+    # The test settings have no REVOCATION_CACHE: the cache check reads "default".
+    assert report["revocation_cache"].startswith("'default' (LocMemCache")
+    text = inprocess_table(report)
+    assert "=0 queries" in text
+    assert "=1 query" in text
+
+
+def test_exact_query_targets_fail_below_the_count():
+    # The database check must run: 0 queries where 1 is expected is a failure too.
+    row = inprocess.make_row(
+        inprocess.Scenario(api_ping_name("database"), None, None, None), [0, 0], [], [0.001]
+    )
+    assert row["failed"] == ["queries"]
+    assert row["passed"] is False
+
+
+def test_http_report_api_ratio():
+    open_ = Result(API_PING_OPEN, 1, 4, elapsed=2.0, latencies=[0.002] * 1000)
+    cached = Result(api_ping_name("cache"), 1, 4, elapsed=2.0, latencies=[0.002] * 920)
+    database = Result(api_ping_name("database"), 1, 4, elapsed=2.0, latencies=[0.004] * 500)
+
+    ratio, passed = api_ratio([open_.as_dict(), cached.as_dict()], "cache")
+    assert ratio == pytest.approx(0.92)
+    assert passed
+    line = api_ratio_line([open_.as_dict(), cached.as_dict()], "cache")
+    assert line.endswith("= 92% (target >= 90%): PASS")
+    slow = Result(api_ping_name("cache"), 1, 4, elapsed=2.0, latencies=[0.002] * 890)
+    assert api_ratio_line([open_.as_dict(), slow.as_dict()], "cache").endswith("FAIL")
+    # The database check is reported against the same open rate, without a target.
+    assert api_ratio([open_.as_dict(), database.as_dict()], "database") == (0.5, None)
+    assert "(no target)" in api_ratio_line([open_.as_dict(), database.as_dict()], "database")
+    assert api_ratio([open_.as_dict()], "cache") is None
