@@ -84,6 +84,7 @@ TARGETS = {
     # Including the session and user lookups of the logged-in browser.
     "authorize (remembered consent)": Target(queries=4),
     "code exchange": Target(queries=6),
+    "code exchange (openid)": Target(queries=7),
     "refresh": Target(queries=6),
     # Issue 4: a JWT checked against the shared revocation list needs no SQL; the default
     # database check is one indexed query by jti.
@@ -150,7 +151,7 @@ class Bench:
         Consent.objects.create(
             user=self.user,
             client=self.client,
-            scope="read",
+            scope="openid read",
             expires_at=timezone.now() + timedelta(days=1),
         )
         credentials = f"{quote(self.client.client_id, safe='')}:{quote(secret, safe='')}"
@@ -169,7 +170,7 @@ class Bench:
             self.token_url, urlencode(data), content_type=FORM, HTTP_AUTHORIZATION=self.basic
         )
 
-    def authorize_params(self) -> tuple[dict[str, str], str]:
+    def authorize_params(self, scope: str = "read") -> tuple[dict[str, str], str]:
         """A fresh authorization request with an S256 challenge, and its verifier."""
         from oauthkit.provider.pkce import s256
 
@@ -178,8 +179,9 @@ class Bench:
             "response_type": "code",
             "client_id": self.client.client_id,
             "redirect_uri": REDIRECT_URI,
-            "scope": "read",
+            "scope": scope,
             "state": "bench",
+            **({"nonce": "bench-nonce"} if "openid" in scope else {}),
             "code_challenge": s256(verifier),
             "code_challenge_method": "S256",
         }
@@ -188,9 +190,9 @@ class Bench:
     def authorize(self, params: dict[str, str]):
         return self.browser.get(self.authorize_url, params)
 
-    def exchange_data(self) -> dict[str, str]:
+    def exchange_data(self, scope: str = "read") -> dict[str, str]:
         """Run an authorization (not measured); the form that redeems its code."""
-        params, verifier = self.authorize_params()
+        params, verifier = self.authorize_params(scope)
         return {
             "grant_type": "authorization_code",
             "code": code_of(self.authorize(params)),
@@ -218,6 +220,14 @@ class Bench:
                 code_of,
             ),
             Scenario("code exchange", self.exchange_data, self.token, token_body),
+            # OpenID Connect: the same exchange with an ID token (issue 3: at most twice the
+            # plain exchange's cost).
+            Scenario(
+                "code exchange (openid)",
+                lambda: self.exchange_data("openid read"),
+                self.token,
+                token_body,
+            ),
             Scenario("refresh", self.refresh_data, self.token, self.keep_refresh_token),
         ]
         found += self.api_scenarios()
