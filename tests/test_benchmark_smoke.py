@@ -22,7 +22,13 @@ from benchmarks.report import (
 
 pytestmark = pytest.mark.django_db
 
-SCENARIOS = ["client_credentials", "authorize (remembered consent)", "code exchange", "refresh"]
+SCENARIOS = [
+    "client_credentials",
+    "authorize (remembered consent)",
+    "code exchange",
+    "code exchange (openid)",
+    "refresh",
+]
 
 
 def test_inprocess_report_shape():
