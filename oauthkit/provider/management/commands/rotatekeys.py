@@ -25,8 +25,8 @@ class Command(BaseCommand):
     # E002 (no signing key) must not stop the command that fixes it.
     requires_system_checks = []
     help = (
-        "Generate a new signing key and retire the current ones; --list shows the keys, "
-        "--prune deletes retired keys that are no longer published."
+        "Generate a new signing key and retire the current ones of its algorithm; --list "
+        "shows the keys, --prune deletes retired keys that are no longer published."
     )
 
     def add_arguments(self, parser) -> None:
