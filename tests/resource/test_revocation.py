@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.urls("tests.resource.api"),
-    pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL not set"),
+    pytest.mark.skipif(
+        not REDIS_URL,
+        reason="needs Redis: set REDIS_URL (make test does when Redis answers on 127.0.0.1)",
+    ),
 ]
 
 # The API's side in another process: the same settings, asked only through is_revoked().
