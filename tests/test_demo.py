@@ -160,7 +160,14 @@ def test_printed_url_and_curl_lines_work(client):
     redeem_line = printed_line(output, "curl -u demo-web:", "grant_type=authorization_code")
     tokens = run_curl(client, redeem_line, CODE=callback["code"])
     assert tokens.status_code == 200, tokens.content
-    assert tokens.json()["scope"] == "read write"
+    assert tokens.json()["scope"] == seed_demo.SCOPE
+    # The demo signs in with OpenID Connect too: an ID token echoing the printed nonce.
+    from oauthkit import jose
+    from oauthkit.provider.keys import key_ring
+
+    id_token = tokens.json()["id_token"]
+    claims = jose.verify(id_token, key_ring.verification_keys(), algs=jose.SUPPORTED_ALGORITHMS)[1]
+    assert claims["nonce"] == seed_demo.NONCE
 
     refresh_line = printed_line(output, "curl -u demo-web:", "grant_type=refresh_token")
     refreshed = run_curl(client, refresh_line, REFRESH_TOKEN=tokens.json()["refresh_token"])

@@ -41,7 +41,9 @@ SERVICE_CLIENT_SECRET = "demo-service-secret-do-not-use-in-production-0000"
 # random verifier for every request.
 CODE_VERIFIER = "demo-code-verifier-do-not-use-in-production-0123456789"
 STATE = "demo-state"
-SCOPE = "read write"
+# OpenID Connect too, so the demo shows an ID token and UserInfo.
+SCOPE = "openid profile email read write"
+NONCE = "demo-nonce"
 
 #: The example API's scopes (example_project/settings.py, example_project.api): the demo
 #: clients may request them besides read and write.
@@ -155,6 +157,7 @@ def authorization_url() -> str:
             "redirect_uri": REDIRECT_URI,
             "scope": SCOPE,
             "state": STATE,
+            "nonce": NONCE,
             "code_challenge": s256(CODE_VERIFIER),
             "code_challenge_method": "S256",
         }
