@@ -37,3 +37,11 @@ def live_server(django_db_setup, live_server):
     """pytest-django's live server, started only once the test database exists: started
     earlier it would share the in-memory SQLite connection with its thread and crash."""
     return live_server
+
+
+@pytest.fixture
+def token(client, oauth_client):
+    """``token("a b")``: a client-credentials access token for those scopes, from /o/token/."""
+    from tests.helpers import cc_token
+
+    return lambda scope: cc_token(client, oauth_client, scope)

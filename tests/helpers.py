@@ -185,3 +185,16 @@ def form_post_of(response) -> tuple[str, dict[str, str]]:
     action = re.search(r'<form method="post" action="([^"]*)">', response.content.decode())
     assert action, response.content
     return html.unescape(action.group(1)), consent_form(response)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Test-client keyword arguments sending ``token`` as a bearer token (RFC 6750 §2.1)."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def cc_token(http, oauth_client, scope: str | None = None, **extra) -> str:
+    """An access token from the client-credentials grant (no user), from /o/token/."""
+    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    response = post_form(http, "/o/token/", data, **basic_auth(oauth_client), **extra)
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]

@@ -13,7 +13,7 @@ from django.views import View
 from oauthkit.conf import DEFAULTS
 from oauthkit.decorators import ScopeRequiredMixin, scope_required
 from oauthkit.testing.factories import UserFactory
-from tests.helpers import basic_auth, get_code, post_form, redeem
+from tests.helpers import bearer, get_code, redeem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -80,21 +80,6 @@ urlpatterns = [
 def api_scopes(settings):
     extra = {scope: scope for scope in API_SCOPES}
     settings.OAUTHKIT = {**settings.OAUTHKIT, "SCOPES": {**DEFAULTS["SCOPES"], **extra}}
-
-
-@pytest.fixture
-def token(client, oauth_client):
-    def issue(scope: str) -> str:
-        data = {"grant_type": "client_credentials", "scope": scope}
-        response = post_form(client, "/o/token/", data, **basic_auth(oauth_client))
-        assert response.status_code == 200, response.content
-        return response.json()["access_token"]
-
-    return issue
-
-
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def challenge(response) -> dict[str, str]:

@@ -6,7 +6,7 @@ from django.test import Client as HttpClient
 
 from oauthkit.conf import DEFAULTS
 from oauthkit.testing.factories import UserFactory
-from tests.helpers import basic_auth, get_code, post_form, redeem
+from tests.helpers import bearer, get_code, redeem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("example_project.urls")]
 
@@ -32,21 +32,6 @@ def example_settings(settings):
     ]
     extra = {scope: scope for scope in EXAMPLE_SCOPES}
     settings.OAUTHKIT = {**settings.OAUTHKIT, "SCOPES": {**DEFAULTS["SCOPES"], **extra}}
-
-
-@pytest.fixture
-def token(client, oauth_client):
-    def issue(scope: str) -> str:
-        data = {"grant_type": "client_credentials", "scope": scope}
-        response = post_form(client, "/o/token/", data, **basic_auth(oauth_client))
-        assert response.status_code == 200, response.content
-        return response.json()["access_token"]
-
-    return issue
-
-
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def assert_insufficient_scope(response, scope: str) -> None:

@@ -23,7 +23,7 @@ from oauthkit.drf import (
     TokenMatchesScopes,
 )
 from oauthkit.testing.factories import UserFactory
-from tests.helpers import basic_auth, get_code, post_form, redeem
+from tests.helpers import bearer, get_code, redeem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -109,19 +109,6 @@ def api_scopes(settings):
 
 
 @pytest.fixture
-def token(client, oauth_client):
-    """``token("a b")``: a client-credentials access token for those scopes, from /o/token/."""
-
-    def issue(scope: str) -> str:
-        data = {"grant_type": "client_credentials", "scope": scope}
-        response = post_form(client, "/o/token/", data, **basic_auth(oauth_client))
-        assert response.status_code == 200, response.content
-        return response.json()["access_token"]
-
-    return issue
-
-
-@pytest.fixture
 def user_token(oauth_client):
     """``user_token(user, "a b")``: a user's access token from the authorization code flow."""
 
@@ -134,10 +121,6 @@ def user_token(oauth_client):
         return response.json()["access_token"]
 
     return issue
-
-
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def challenge(response) -> dict[str, str]:

@@ -14,22 +14,18 @@ from jwcrypto import jwk
 
 from oauthkit import jose
 from oauthkit.provider.keys import key_ring
-from tests.helpers import ISSUER, basic_auth, get_code, post_form, redeem
+from tests.helpers import (  # noqa: F401 - bearer and cc_token are used through this module
+    ISSUER,
+    basic_auth,
+    bearer,
+    cc_token,
+    get_code,
+    post_form,
+    redeem,
+)
 
 ECHO = "/api/echo"
 WHOAMI = "/api/whoami"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-def cc_token(http, oauth_client, scope: str | None = None, **extra) -> str:
-    """An access token from the client-credentials grant (no user)."""
-    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
-    response = post_form(http, "/o/token/", data, **basic_auth(oauth_client), **extra)
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
 
 
 def user_token(http, user, oauth_client, scope: str = "read") -> str:
