@@ -10,7 +10,7 @@ from jwcrypto import jwk, jwt
 
 from oauthkit.provider.adapter import ProviderAdapter
 from oauthkit.testing.factories import AccessTokenFactory, UserFactory
-from tests.helpers import FORM, basic_auth, get_code, post_form, redeem
+from tests.helpers import FORM, basic_auth, bearer, get_code, post_form, redeem
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +32,6 @@ def tokens(http, user, oauth_client, scope: str = "openid profile email") -> dic
     response = redeem(http, oauth_client, code, verifier)
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def id_token_claims(http, id_token: str) -> dict:
