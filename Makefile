@@ -15,7 +15,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .ONESHELL:
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench lint format clean
+.PHONY: help install demo test bench lint format clean chromium
 
 help:
 	@echo "make demo     install into $(VENV), migrate, seed demo data, serve http://127.0.0.1:8000"
@@ -64,7 +64,20 @@ define redis_answers
 $(BIN)/python -c "import socket; s = socket.create_connection(('127.0.0.1', 6379), 2); s.sendall(b'PING\r\n'); assert s.recv(16).startswith(b'+PONG')" 2>/dev/null
 endef
 
-test: lint
+# The browser tests need Debian's Chromium; install it when missing and we may (root),
+# else they are skipped with the reason.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then
+		echo "==> installing Debian's chromium for the browser tests"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null ||
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } ||
+			echo "==> chromium could not be installed; the browser tests are skipped"
+	else
+		echo "==> /usr/bin/chromium is missing; the browser tests are skipped (apt-get install chromium)"
+	fi
+
+test: lint chromium
 	@passed=(); failed=()
 	if [ -z "$${REDIS_URL:-}" ] && ( $(redis_answers) ); then export REDIS_URL=redis://127.0.0.1:6379/0; fi
 	if [ -n "$${REDIS_URL:-}" ]; then echo "==> Redis-backed tests use $$REDIS_URL"; else echo "==> Redis-backed tests skipped: REDIS_URL is unset and nothing answers on 127.0.0.1:6379"; fi

@@ -71,6 +71,28 @@ DEFAULTS: dict[str, Any] = {
         "oauthkit.provider.grants.refresh_token.RefreshTokenGrant",
         "oauthkit.provider.grants.client_credentials.ClientCredentialsGrant",
     ],
+    # Legacy flows (RFC 9700 §2.4, §2.1.2), off by default. With the switch on, a client
+    # still uses the flow only when its grant types include "password" / "implicit";
+    # a system check warns while a switch is on.
+    "ALLOW_PASSWORD_GRANT": False,
+    # Implicit (`token`, `id_token`, `id_token token`) and hybrid (`code id_token`, ...).
+    "ALLOW_IMPLICIT_FLOW": False,
+    # Device authorization grant (RFC 8628).
+    "DEVICE_CODE_LIFETIME": timedelta(minutes=10),
+    "DEVICE_POLL_INTERVAL": 5,
+    # Rate limits, "<count>/<seconds>s", "<count>/<minutes>m" or "<count>/<hours>h",
+    # counted in THROTTLE_CACHE (a shared cache when several processes serve).
+    "THROTTLE_RATES": {
+        # Wrong user codes on the device verification page, per user and per IP.
+        "device_user_code": "10/5m",
+        # Failed passwords at the token endpoint (password grant), per username and per IP.
+        "password_grant": "5/5m",
+    },
+    "THROTTLE_CACHE": "default",
+    # "Developer applications" pages where signed-in users register their own clients.
+    "DEVELOPER_APPLICATIONS": True,
+    # The permission a user needs there; None lets every signed-in user register clients.
+    "DEVELOPER_APPLICATIONS_PERMISSION": "oauthkit_provider.register_client",
     "CONSENT_TEMPLATE": "oauthkit/provider/authorize.html",
     "ERROR_TEMPLATE": "oauthkit/provider/error.html",
     # Provider side: a cache alias (a shared one, e.g. Redis) where the ids of revoked JWT
@@ -116,7 +138,7 @@ DEFAULTS: dict[str, Any] = {
 # Settings holding a dotted path (or a list of them) imported on first use.
 IMPORT_STRINGS = {"ADAPTER", "GRANT_TYPES"}
 # Dict settings whose user value is merged over the default dict.
-MERGED_DICTS = {"RESOURCE_SERVER"}
+MERGED_DICTS = {"RESOURCE_SERVER", "THROTTLE_RATES"}
 
 
 class OAuthkitSettings:

@@ -22,11 +22,15 @@ def public_client(db):
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Process-wide caches (clients, keys) start empty in every test."""
+    from django.core.cache import caches
+
     from oauthkit.provider import client_cache
     from oauthkit.provider.keys import key_ring
 
     client_cache.clear()
     key_ring.clear()
+    # The local-memory cache holds throttle counts and remote metadata between tests.
+    caches["default"].clear()
     yield
     client_cache.clear()
     key_ring.clear()

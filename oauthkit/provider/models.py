@@ -132,6 +132,15 @@ class Client(models.Model):
         default=False,
         help_text=_("For resource servers; any confidential client may introspect its own tokens."),
     )
+    required_scopes = models.JSONField(
+        _("required scopes"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Scopes the user cannot untick on the consent page; every other requested "
+            "scope is optional. `openid` is always required when requested."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -148,6 +157,7 @@ class Client(models.Model):
     class Meta:
         verbose_name = _("client")
         verbose_name_plural = _("clients")
+        permissions = [("register_client", _("Can register clients on the developer pages"))]
         # No default ordering: the hot path looks clients up by a unique key, where an
         # ORDER BY only costs; lists order explicitly (the admin by name).
 
@@ -421,6 +431,46 @@ class Consent(models.Model):
         if self.revoked_at is not None or self.expires_at <= timezone.now():
             return False
         return set(scopes) <= set(self.scope.split())
+
+
+class DeviceAuthorization(GrantedRecord):
+    """A device authorization request (RFC 8628 §3.1-3.5).
+
+    ``user`` and ``scope`` (the granted scopes, which may be fewer than requested) are
+    set when the user approves on the verification page. The device code and the user
+    code are stored only as hashes. The device code is consumed (``used_at``) with a
+    conditional update, so two racing polls cannot both receive tokens.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DENIED = "denied", _("Denied")
+
+    device_code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Hash of the normalized user code (upper case, no dash).
+    user_code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The scopes the device asked for; ``scope`` holds what the user granted.
+    requested_scope = models.TextField(_("requested scope"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    # RFC 8628 §3.5: the current minimum polling interval in seconds (grows on slow_down).
+    interval = models.PositiveIntegerField(_("interval"), default=5)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    # RFC 8707 §2: the resource the device asked for, the tokens' audience.
+    resource = models.TextField(_("resource"), blank=True)
+    auth_time = models.DateTimeField(null=True, blank=True)
+    sid = models.CharField(max_length=64, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("device authorization")
+        verbose_name_plural = _("device authorizations")
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.grant_id}"
 
 
 class LogoutSession(models.Model):
