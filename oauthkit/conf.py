@@ -118,6 +118,10 @@ DEFAULTS: dict[str, Any] = {
         "REVOCATION_CHECK": "database",
         # The cache alias for the revocation list and introspection answers.
         "CACHE": "default",
+        # Cache check: how long a process trusts its own "not revoked" answer for a token
+        # before it reads the shared list again, so a revocation is seen everywhere within
+        # this bound. timedelta(0): read the list on every request.
+        "REVOCATION_CHECK_INTERVAL": timedelta(seconds=1),
         "LEEWAY": timedelta(seconds=30),
         # Remote: the JWKS is refetched on an unknown kid at most this often.
         "JWKS_REFRESH_INTERVAL": timedelta(seconds=30),

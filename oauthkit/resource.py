@@ -30,6 +30,14 @@ from .revocation import is_revoked
 
 JWT_ACCESS_TOKEN_TYPE = "at+jwt"
 
+#: Bearer tokens whose signature this process has checked (an API sees the same token
+#: on many requests); a token is verified again when its key changes or goes.
+verified_tokens = jose.VerifiedTokens()
+#: jti -> time.monotonic() until which this process trusts "not revoked" (cache check).
+_not_revoked_until: dict[str, float] = {}
+_NOT_REVOKED_MAX = 10_000
+_clock = time.monotonic
+
 
 class InvalidToken(Exception):
     """The token is missing its mark: bad, expired, revoked or for another audience."""
@@ -118,9 +126,14 @@ def expected_issuer(request: HttpRequest | None = None) -> str:
     return get_issuer(request)
 
 
-def expected_audience(request: HttpRequest | None = None) -> str:
+def expected_audience(request: HttpRequest | None = None, *, issuer: str | None = None) -> str:
     conf = settings_()
-    return conf["AUDIENCE"] or oauthkit_settings.ACCESS_TOKEN_AUDIENCE or expected_issuer(request)
+    return (
+        conf["AUDIENCE"]
+        or oauthkit_settings.ACCESS_TOKEN_AUDIENCE
+        or issuer
+        or expected_issuer(request)
+    )
 
 
 def validate_bearer_token(token: str, request: HttpRequest | None = None) -> ValidatedToken:
@@ -142,7 +155,7 @@ def validate_bearer_token(token: str, request: HttpRequest | None = None) -> Val
 def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
     """Signature (allowed asymmetric algs only), typ at+jwt, iss, aud, exp/nbf (RFC 9068 §4)."""
     try:
-        kid = jose.unverified_header(token).get("kid")
+        kid = verified_tokens.header(token).get("kid")
         if kid is not None and not isinstance(kid, str):
             # Checked before any key lookup: an unhashable kid would be a 500 there.
             raise jose.JOSEError("Malformed key ID.")
@@ -155,17 +168,22 @@ def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
 
             keys = key_ring.verification_keys(kid)
         _, claims = jose.verify(
-            token, keys, algs=jose.SUPPORTED_ALGORITHMS, typ=JWT_ACCESS_TOKEN_TYPE
+            token,
+            keys,
+            algs=jose.SUPPORTED_ALGORITHMS,
+            typ=JWT_ACCESS_TOKEN_TYPE,
+            verified=verified_tokens,
         )
         leeway = int(settings_()["LEEWAY"].total_seconds())
         jose.check_time_claims(claims, leeway=leeway)
     except jose.JOSEError as exc:
         raise InvalidToken(str(exc)) from exc
-    if claims.get("iss") != expected_issuer(request):
+    issuer = expected_issuer(request)
+    if claims.get("iss") != issuer:
         raise InvalidToken("The token was issued by another issuer.")
     audience = claims.get("aud")
     audiences = [audience] if isinstance(audience, str) else list(audience or [])
-    if expected_audience(request) not in audiences:
+    if expected_audience(request, issuer=issuer) not in audiences:
         raise InvalidToken("The token is meant for another audience.")
     client_id = claims.get("client_id")
     if not isinstance(client_id, str) or not isinstance(claims.get("jti"), str):
@@ -190,13 +208,7 @@ def check_revocation(validated: ValidatedToken, token: str, *, remote: bool) -> 
     if check == "none":
         return
     if check == "cache":
-        try:
-            revoked = is_revoked(validated.jti)
-        except Exception as exc:
-            # The shared cache is down: fail closed, as an unreachable provider does.
-            raise ProviderUnavailable("The revocation list cannot be read.") from exc
-        if revoked:
-            raise InvalidToken("The token has been revoked.")
+        _check_revocation_list(validated.jti)
         return
     if check == "introspection" or remote:
         from ._remote import introspect
@@ -206,6 +218,33 @@ def check_revocation(validated: ValidatedToken, token: str, *, remote: bool) -> 
         return
     if not _database_says_active(jti=validated.jti):
         raise InvalidToken("The token has been revoked.")
+
+
+def _check_revocation_list(jti: str) -> None:
+    """The shared revocation list, read at most once per REVOCATION_CHECK_INTERVAL per
+    token and process: a "not revoked" answer is trusted that long, a revocation never
+    forgotten (the token is refused on every request)."""
+    now = _clock()
+    if _not_revoked_until.get(jti, 0.0) > now:
+        return
+    try:
+        revoked = is_revoked(jti)
+    except Exception as exc:
+        # The shared cache is down: fail closed, as an unreachable provider does.
+        raise ProviderUnavailable("The revocation list cannot be read.") from exc
+    if revoked:
+        raise InvalidToken("The token has been revoked.")
+    interval = settings_()["REVOCATION_CHECK_INTERVAL"].total_seconds()
+    if interval > 0:
+        if len(_not_revoked_until) >= _NOT_REVOKED_MAX:
+            _not_revoked_until.clear()
+        _not_revoked_until[jti] = now + interval
+
+
+def clear_process_caches() -> None:
+    """Forget verified signatures and "not revoked" answers (tests; after a key leak)."""
+    verified_tokens.clear()
+    _not_revoked_until.clear()
 
 
 def _database_says_active(**lookup) -> bool:

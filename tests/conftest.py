@@ -26,9 +26,11 @@ def _fresh_process_caches():
 
     from oauthkit.provider import client_cache
     from oauthkit.provider.keys import key_ring
+    from oauthkit.resource import clear_process_caches
 
     client_cache.clear()
     key_ring.clear()
+    clear_process_caches()
     # The local-memory cache holds throttle counts and remote metadata between tests.
     caches["default"].clear()
     yield

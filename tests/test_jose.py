@@ -384,3 +384,76 @@ def test_nan_exp_from_a_signed_token_never_passes(rsa):
     _, claims = jose.verify(token.serialize(compact=True), {rsa["kid"]: rsa}, algs=("RS256",))
     with pytest.raises(jose.JOSEError):
         jose.check_time_claims(claims, now=NOW)
+
+
+def _with_header(token: str, header: dict, key: jwk.JWK) -> str:
+    """Re-sign ``token``'s payload under ``header`` (a correctly signed token)."""
+    payload = base64.urlsafe_b64decode(token.split(".")[1] + "==")
+    signed = jws.JWSCore(header["alg"], key, json_encode(header), payload).sign()
+    return f"{signed['protected']}.{signed['payload'].decode()}.{signed['signature']}"
+
+
+@pytest.mark.parametrize(
+    "extra", [{"crit": ["exp"], "exp": 1}, {"b64": False, "crit": ["b64"]}, {"b64": True}]
+)
+def test_critical_and_unencoded_payload_headers_are_refused(rsa, extra):
+    # RFC 7515 §4.1.11: no extension is understood, so none may be marked critical.
+    token = jose.sign({"sub": "a"}, rsa)
+    header = {"alg": "RS256", "kid": rsa["kid"], **extra}
+    with pytest.raises(jose.JOSEError):
+        jose.verify(_with_header(token, header, rsa), {rsa["kid"]: rsa}, algs=("RS256",))
+
+
+def test_a_padded_or_re_encoded_part_is_refused(rsa):
+    token = jose.sign({"sub": "a"}, rsa)
+    header, payload, signature = token.split(".")
+    with pytest.raises(jose.JOSEError):
+        jose.verify(f"{header}.{payload}=.{signature}", {rsa["kid"]: rsa}, algs=("RS256",))
+
+
+def test_verified_tokens_skip_the_signature_only_for_the_same_key_object(rsa, monkeypatch):
+    memo = jose.VerifiedTokens()
+    token = jose.sign({"sub": "a"}, rsa)
+    keys = {rsa["kid"]: rsa}
+    checks = []
+    # The claims handed out are copies: a caller changing them does not change the memo.
+    jose.verify(token, keys, algs=("RS256",), verified=memo)[1]["sub"] = "mallory"
+    assert jose.verify(token, keys, algs=("RS256",), verified=memo)[1] == {"sub": "a"}
+    memo.clear()
+    real = jws.JWSCore.verify
+    monkeypatch.setattr(
+        jws.JWSCore, "verify", lambda self, sig: checks.append(1) or real(self, sig)
+    )
+
+    assert jose.verify(token, keys, algs=("RS256",), verified=memo)[1] == {"sub": "a"}
+    assert jose.verify(token, keys, algs=("RS256",), verified=memo)[1] == {"sub": "a"}
+    assert len(checks) == 1
+
+    # Another key under the same kid (a replaced key): the memo does not apply.
+    other = jose.generate_key("RS256")
+    other_keys = {rsa["kid"]: jwk.JWK(**{**other.export(as_dict=True), "kid": rsa["kid"]})}
+    with pytest.raises(jose.JOSEError, match="Invalid signature"):
+        jose.verify(token, other_keys, algs=("RS256",), verified=memo)
+    assert len(checks) == 2
+    # A key that is gone: unknown, whatever the memo holds.
+    with pytest.raises(jose.JOSEError, match="Unknown signing key"):
+        jose.verify(token, {}, algs=("RS256",), verified=memo)
+
+
+def test_verified_tokens_never_skip_the_other_checks(rsa):
+    memo = jose.VerifiedTokens()
+    token = jose.sign({"sub": "a"}, rsa, typ="at+jwt")
+    keys = {rsa["kid"]: rsa}
+    jose.verify(token, keys, algs=("RS256",), typ="at+jwt", verified=memo)
+    with pytest.raises(jose.JOSEError, match="type"):
+        jose.verify(token, keys, algs=("RS256",), typ="logout+jwt", verified=memo)
+    with pytest.raises(jose.JOSEError, match="Algorithm"):
+        jose.verify(token, keys, algs=("ES256",), verified=memo)
+
+
+def test_verified_tokens_are_bounded(rsa):
+    memo = jose.VerifiedTokens(max_size=2)
+    for n in range(3):
+        memo.add(f"token-{n}", {"kid": rsa["kid"]}, rsa, {})
+    assert memo.get("token-0") is None
+    assert memo.get("token-2") is not None

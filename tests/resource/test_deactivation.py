@@ -1,11 +1,16 @@
 """Deactivating a user or a client revokes its tokens, so that APIs checking the
 shared revocation list (no SQL) refuse them at once."""
 
+from datetime import timedelta
+
 import pytest
 
 from tests.resource.helpers import ECHO, bearer, cc_token, configure, user_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource.api")]
+
+#: Read the revocation list on every request, so "at once" is observable in one process.
+IMMEDIATE = {"REVOCATION_CHECK_INTERVAL": timedelta(0)}
 
 
 def test_deactivating_a_user_revokes_their_tokens_for_cache_checking_apis(
@@ -14,7 +19,7 @@ def test_deactivating_a_user_revokes_their_tokens_for_cache_checking_apis(
     # With the cache check no SQL sees `is_active`: the revocation must reach the list.
     configure(
         settings,
-        {"REVOCATION_CHECK": "cache", "CACHE": "default"},
+        {"REVOCATION_CHECK": "cache", "CACHE": "default", **IMMEDIATE},
         REVOCATION_CACHE="default",
     )
     token = user_token(client, user, oauth_client)
@@ -31,7 +36,7 @@ def test_deactivating_a_client_revokes_its_tokens_for_cache_checking_apis(
 ):
     configure(
         settings,
-        {"REVOCATION_CHECK": "cache", "CACHE": "default"},
+        {"REVOCATION_CHECK": "cache", "CACHE": "default", **IMMEDIATE},
         REVOCATION_CACHE="default",
     )
     token = cc_token(client, oauth_client)
@@ -51,7 +56,7 @@ def test_publishrevocations_refills_a_flushed_revocation_list(client, oauth_clie
 
     configure(
         settings,
-        {"REVOCATION_CHECK": "cache", "CACHE": "default"},
+        {"REVOCATION_CHECK": "cache", "CACHE": "default", **IMMEDIATE},
         REVOCATION_CACHE="default",
     )
     token = cc_token(client, oauth_client)
