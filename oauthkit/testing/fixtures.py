@@ -11,6 +11,7 @@ They need pytest-django (``db``, ``settings``).
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -52,7 +53,8 @@ def oauthkit_revocation_cache(settings):
     """A fresh local-memory cache as the shared revocation list, checked by the API.
 
     Sets ``REVOCATION_CACHE`` (provider) and ``RESOURCE_SERVER["REVOCATION_CHECK"] =
-    "cache"`` (API) to it, as a site with Redis would; yields the cache.
+    "cache"`` (API) to it, as a site with Redis would, read on every request
+    (``REVOCATION_CHECK_INTERVAL`` 0); yields the cache.
     """
     from django.core.cache import caches
 
@@ -72,6 +74,8 @@ def oauthkit_revocation_cache(settings):
             **current.get("RESOURCE_SERVER", {}),
             "REVOCATION_CHECK": "cache",
             "CACHE": alias,
+            # Read the list on every request: a test revokes, then expects a 401 at once.
+            "REVOCATION_CHECK_INTERVAL": timedelta(0),
         },
     }
     cache = caches[alias]
