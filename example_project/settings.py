@@ -11,6 +11,11 @@ REDIS_URL      optional, e.g. redis://127.0.0.1:6379/0: the "shared" cache, wher
                local-memory cache, which only one process sees (fine for runserver).
 OAUTHKIT_REVOCATION_CHECK  default "database" (one query per API request); "cache" reads the
                revocation list in the "shared" cache instead (no SQL). See docs/drf.md.
+Sign-in buttons (docs/login.md): "oauthkit demo" always (this site's own provider);
+GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET and GITHUB_CLIENT_ID/GITHUB_CLIENT_SECRET add Google
+and GitHub; OIDC_LOGIN_ISSUER, OIDC_LOGIN_CLIENT_ID, OIDC_LOGIN_CLIENT_SECRET (and
+OIDC_LOGIN_SLUG, default "oidc") add any OpenID provider.
+LOGIN_TOKEN_KEY  optional key (32+ characters) encrypting stored provider tokens.
 """
 
 from pathlib import Path
@@ -40,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "oauthkit.provider",
+    "oauthkit.login",
     "example_project.demo",
     "example_project.api",
 ]
@@ -120,6 +126,39 @@ OAUTHKIT = {
     "DEFAULT_SCOPES": ["read"],
     "REVOCATION_CACHE": "shared",
     "RESOURCE_SERVER": {"REVOCATION_CHECK": env("OAUTHKIT_REVOCATION_CHECK"), "CACHE": "shared"},
+    "LOGIN": {},  # filled below
+}
+
+# Sign-in buttons (oauthkit.login): this site's own provider, then whatever the environment
+# configures. The demo-web client of seed_demo lists the callback URL of "oauthkit-demo".
+LOGIN_PROVIDERS = {
+    "oauthkit-demo": {
+        "kind": "oidc",
+        "name": "oauthkit demo",
+        "issuer": env("OAUTHKIT_ISSUER"),
+        "client_id": "demo-web",
+        "client_secret": "demo-web-secret-do-not-use-in-production-0000",
+        "scopes": ["openid", "profile", "email"],
+    }
+}
+for _slug in ("google", "github"):
+    if env(f"{_slug.upper()}_CLIENT_ID", default=""):
+        LOGIN_PROVIDERS[_slug] = {
+            "preset": _slug,
+            "client_id": env(f"{_slug.upper()}_CLIENT_ID"),
+            "client_secret": env(f"{_slug.upper()}_CLIENT_SECRET", default=""),
+        }
+if env("OIDC_LOGIN_ISSUER", default=""):
+    LOGIN_PROVIDERS[env("OIDC_LOGIN_SLUG", default="oidc")] = {
+        "kind": "oidc",
+        "issuer": env("OIDC_LOGIN_ISSUER"),
+        "client_id": env("OIDC_LOGIN_CLIENT_ID", default=""),
+        "client_secret": env("OIDC_LOGIN_CLIENT_SECRET", default=""),
+    }
+OAUTHKIT["LOGIN"] = {
+    "PROVIDERS": LOGIN_PROVIDERS,
+    "ADAPTER": "example_project.login_adapter.ExampleLoginAdapter",
+    "TOKEN_ENCRYPTION_KEYS": [k for k in [env("LOGIN_TOKEN_KEY", default="")] if k],
 }
 
 LOGGING = {

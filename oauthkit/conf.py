@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
         "oauthkit.provider.grants.authorization_code.AuthorizationCodeGrant",
         "oauthkit.provider.grants.refresh_token.RefreshTokenGrant",
         "oauthkit.provider.grants.client_credentials.ClientCredentialsGrant",
+        "oauthkit.provider.grants.device_code.DeviceCodeGrant",
+        "oauthkit.provider.grants.password.PasswordGrant",
     ],
     # Legacy flows (RFC 9700 §2.4, §2.1.2), off by default. With the switch on, a client
     # still uses the flow only when its grant types include "password" / "implicit";
@@ -137,12 +139,55 @@ DEFAULTS: dict[str, Any] = {
         "WRITE_SCOPE": "write",
         "REALM": "api",
     },
+    # The login side (oauthkit.login, the relying party). A partial dict is merged over
+    # these defaults; see docs/login.md.
+    "LOGIN": {
+        # slug -> {"kind": "oidc"|"oauth2" | "preset": name | "class": path, "client_id",
+        # "client_secret", "issuer", "scopes", "settings": {...}, ...}. A provider row in
+        # the admin with the same slug wins over an entry here.
+        "PROVIDERS": {},
+        # First sign-in with an unknown account creates a user.
+        "AUTO_SIGNUP": True,
+        # Link to an existing user with the same email, only when the provider marks the
+        # email verified (account-takeover protection).
+        "LINK_BY_VERIFIED_EMAIL": False,
+        "ADAPTER": "oauthkit.login.adapter.LoginAdapter",
+        # JWK JSON or 32+ character strings; the first encrypts stored provider tokens,
+        # all decrypt (rotation). Empty: derived from SECRET_KEY.
+        "TOKEN_ENCRYPTION_KEYS": [],
+        # Store the provider's tokens (for get_access_token).
+        "STORE_TOKENS": True,
+        "PENDING_LIFETIME": timedelta(minutes=10),
+        "HTTP_TIMEOUT": timedelta(seconds=5),
+        "LEEWAY": timedelta(seconds=60),
+        # A provider's JWKS is refetched on an unknown kid at most this often.
+        "JWKS_REFRESH_INTERVAL": timedelta(seconds=60),
+        "JWKS_CACHE_TIMEOUT": timedelta(hours=1),
+        "DISCOVERY_CACHE_TIMEOUT": timedelta(hours=1),
+        "CACHE": "default",
+        # Also log out at the provider (OIDC RP-Initiated Logout) when it has an
+        # end_session_endpoint.
+        "RP_LOGOUT": False,
+        # ID token signature algorithms; asymmetric only (never `none` or HMAC).
+        "ALLOWED_ALGORITHMS": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                               "ES256", "ES384", "ES512", "EdDSA"],
+        # A GET on <provider>/login/ starts signing in at once. Off: GET shows a "Continue"
+        # page that POSTs (CSRF-protected), so that a link on another site cannot sign a
+        # visitor in unasked.
+        "LOGIN_ON_GET": False,
+        # Where to go after signing in / out when no safe `next` was given.
+        "LOGIN_REDIRECT_URL": None,
+        "LOGOUT_REDIRECT_URL": "/",
+        # A stored access token this close to expiry is refreshed first.
+        "REFRESH_MARGIN": timedelta(seconds=30),
+        "ERROR_TEMPLATE": "oauthkit/login/error.html",
+    },
 }
 
 # Settings holding a dotted path (or a list of them) imported on first use.
 IMPORT_STRINGS = {"ADAPTER", "GRANT_TYPES"}
 # Dict settings whose user value is merged over the default dict.
-MERGED_DICTS = {"RESOURCE_SERVER", "THROTTLE_RATES"}
+MERGED_DICTS = {"RESOURCE_SERVER", "THROTTLE_RATES", "LOGIN"}
 
 
 class OAuthkitSettings:

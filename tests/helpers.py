@@ -126,13 +126,17 @@ def assert_redirected_error(
     return query
 
 
-def consent_form(response) -> dict[str, str]:
-    """The hidden fields of a consent page's form, as the browser would post them."""
+def consent_form(response) -> dict[str, str | list[str]]:
+    """The hidden fields and ticked checkboxes (lists) of a consent page's form, as the
+    browser would post them."""
     assert response.status_code == 200, (response.status_code, response.content)
-    fields = re.findall(
-        r'<input type="hidden" name="([^"]+)" value="([^"]*)">', response.content.decode()
-    )
-    return {name: html.unescape(value) for name, value in fields}
+    text = response.content.decode()
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', text)
+    form: dict[str, str | list[str]] = {name: html.unescape(value) for name, value in fields}
+    boxes = re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]*)"[^>]* checked>', text)
+    for name, value in boxes:
+        form.setdefault(name, []).append(html.unescape(value))
+    return form
 
 
 def token_request(http, oauth_client, data: dict, **headers):

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "oauthkit.provider",
+    "oauthkit.login",
 ]
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,6 +72,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 OAUTHKIT = {
     "ISSUER": "https://testserver",
     "SIGNING_KEYS": [generate_key("RS256").export_private()],
+    # oauthkit.login: the key that encrypts stored provider tokens (tests only).
+    "LOGIN": {"TOKEN_ENCRYPTION_KEYS": ["tests-only-login-token-key-0123456789abcdef"]},
 }
 
 # Redis tests (tests/resource/test_revocation.py) run only when REDIS_URL is set: a shared

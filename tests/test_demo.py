@@ -117,7 +117,7 @@ def test_seed_demo_creates_users_and_clients(client):
     assert web.client_type == Client.ClientType.CONFIDENTIAL
     assert web.check_secret(seed_demo.WEB_CLIENT_SECRET)
     assert web.secret_hash != seed_demo.WEB_CLIENT_SECRET  # stored as a hash only
-    assert web.redirect_uris == ["http://127.0.0.1:8000/callback/"]
+    assert web.redirect_uris == ["http://127.0.0.1:8000/callback/", seed_demo.LOGIN_REDIRECT_URI]
     assert web.grant_types == ["authorization_code", "refresh_token"]
 
     service = Client.objects.get(client_id="demo-service")
@@ -137,7 +137,7 @@ def test_seed_demo_repairs_a_changed_client():
     Client.objects.filter(client_id="demo-web").update(redirect_uris=[], secret_hash="x")
     run_seed()
     web = Client.objects.get(client_id="demo-web")
-    assert web.redirect_uris == [seed_demo.REDIRECT_URI]
+    assert web.redirect_uris == [seed_demo.REDIRECT_URI, seed_demo.LOGIN_REDIRECT_URI]
     assert web.check_secret(seed_demo.WEB_CLIENT_SECRET)
 
 

@@ -7,4 +7,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("o/", include("oauthkit.provider.urls")),
     path(".well-known/", include("oauthkit.provider.well_known_urls")),
+    path("accounts/oauth/", include("oauthkit.login.urls")),
 ]

@@ -31,7 +31,15 @@ from .events import revoke_grant, tokens_revoked
 from .forms import ClientAdminForm
 from .grants.base import grant_registry
 from .keys import key_ring, published_filter
-from .models import AccessToken, AuthorizationCode, Client, Consent, RefreshToken, SigningKey
+from .models import (
+    AccessToken,
+    AuthorizationCode,
+    Client,
+    Consent,
+    DeviceAuthorization,
+    RefreshToken,
+    SigningKey,
+)
 
 States = dict[str, tuple[str, Callable[[datetime], Q]]]
 
@@ -480,3 +488,56 @@ class SigningKeyAdmin(admin.ModelAdmin):
             ngettext("%(count)d key retired.", "%(count)d keys retired.", count) % {"count": count},
             messages.SUCCESS,
         )
+
+
+DEVICE_STATES: States = {
+    "pending": (
+        _("Pending"),
+        lambda now: Q(status=DeviceAuthorization.Status.PENDING, expires_at__gt=now),
+    ),
+    "approved": (
+        _("Approved, not yet collected"),
+        lambda now: Q(
+            status=DeviceAuthorization.Status.APPROVED, used_at__isnull=True, expires_at__gt=now
+        ),
+    ),
+    "used": (_("Used"), lambda now: Q(used_at__isnull=False)),
+    "denied": (_("Denied"), lambda now: Q(status=DeviceAuthorization.Status.DENIED)),
+    "expired": (_("Expired"), lambda now: Q(expires_at__lte=now, used_at__isnull=True)),
+}
+
+
+@admin.register(DeviceAuthorization)
+class DeviceAuthorizationAdmin(RecordAdmin):
+    """Device authorizations (RFC 8628), read-only; neither code is shown, nor its hash."""
+
+    states = DEVICE_STATES
+    list_display = ("__str__", "client", "user", "requested_scope", "state", "expires_at")
+    list_filter = ("status",)
+    search_fields = ("client__client_id", "client__name", "requested_scope", "scope")
+    # device_code_hash, user_code_hash and the session's sid are left out.
+    fields = (
+        "client",
+        "user",
+        "status",
+        "requested_scope",
+        "scope",
+        "grant_family",
+        "resource",
+        "interval",
+        "created",
+        "expires_at",
+        "last_polled_at",
+        "decided_at",
+        "auth_time",
+        "used_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("state"))
+    def state(self, obj: DeviceAuthorization) -> str:
+        if obj.used_at:
+            return gettext("used")
+        if obj.status == DeviceAuthorization.Status.PENDING and obj.expires_at <= timezone.now():
+            return gettext("expired")
+        return str(obj.get_status_display()).lower()

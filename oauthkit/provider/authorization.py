@@ -10,6 +10,13 @@ OpenID Connect adds request parameters (Core §3.1.2.1): ``prompt``, ``max_age``
 ``id_token_hint``, ``login_hint``, ``ui_locales``, ``acr_values`` and ``response_mode``
 (``query`` or ``form_post``, OAuth 2.0 Form Post Response Mode). They are checked here;
 the endpoint decides what they change (a new sign-in, the consent page, the answer's form).
+
+While ``ALLOW_IMPLICIT_FLOW`` is on, the implicit (``token``, ``id_token``, ``id_token
+token``) and hybrid (``code id_token``, ``code token``, ``code id_token token``) response
+types are accepted for clients with the "implicit" grant type (and "authorization_code"
+for hybrid ones): answered in the fragment or by form_post, never in the query, with a
+``nonce`` required whenever an ID token is returned (OIDC Core §3.2.2.1, §3.3.2.11).
+``front_channel.py`` issues their tokens.
 """
 
 from __future__ import annotations
@@ -25,20 +32,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..conf import oauthkit_settings
-from ._oidc_parameters import RESPONSE_MODES as RESPONSE_MODES  # re-exported for metadata
 from ._oidc_parameters import (
+    CODE,
     check_nonce,
     check_prompt,
     check_response_mode,
     id_token_hint_subject,
+    is_front_channel,
+    is_supported_response_type,
     is_web_uri,
     parse_max_age,
+    parse_response_type,
 )
+from ._oidc_parameters import RESPONSE_MODES as RESPONSE_MODES  # kept importable from here
 from .adapter import get_adapter
 from .claims import parse_claims_request
 from .errors import (
     FatalAuthorizationError,
     InvalidRequest,
+    InvalidScope,
     OAuthError,
     UnauthorizedClient,
     UnsupportedResponseType,
@@ -167,18 +179,25 @@ class AuthorizationRequest:
         check_characters(self.raw)
         self.check_repeated_parameters()
         self.check_response_type()
-        self.check_client_may_use_code()
+        self.check_client_may_use_response_type()
         self.scopes = resolve_scopes(self.client, self.params.get("scope"))
-        check_code_challenge(
-            self.params.get("code_challenge"),
-            self.params.get("code_challenge_method"),
-            required=self.client.requires_pkce or oauthkit_settings.REQUIRE_PKCE,
-        )
+        if "id_token" in self.response_types and "openid" not in self.scopes:
+            raise InvalidScope("An id_token response type needs the openid scope.")
+        if "code" in self.response_types:
+            # Hybrid response types too: the code is redeemed like any other.
+            check_code_challenge(
+                self.params.get("code_challenge"),
+                self.params.get("code_challenge_method"),
+                required=self.client.requires_pkce or oauthkit_settings.REQUIRE_PKCE,
+            )
         issuer = issuer or get_issuer()
         self.resource = requested_resource(self.raw, self.client, issuer=issuer)
         check_prompt(self.prompt)
         self.max_age = parse_max_age(self.params.get("max_age"))
         check_nonce(self.params.get("nonce", ""))
+        if "id_token" in self.response_types and not self.params.get("nonce"):
+            # OIDC Core §3.2.2.1, §3.3.2.11: an ID token in the redirect needs a nonce.
+            raise InvalidRequest("nonce is required when the response type has id_token.")
         self.claims_request = parse_claims_request(self.params.get("claims"))
         if "id_token_hint" in self.params:
             self.hint_subject = id_token_hint_subject(
@@ -200,13 +219,34 @@ class AuthorizationRequest:
         response_type = self.params.get("response_type")
         if not response_type:
             raise InvalidRequest("response_type is required.")
-        if response_type != "code":
+        # Implicit and hybrid ones only while ALLOW_IMPLICIT_FLOW is on (RFC 9700 §2.1.2).
+        if not is_supported_response_type(self.response_types):
             raise UnsupportedResponseType(f"Unsupported response_type: {response_type}.")
-        check_response_mode(self.params.get("response_mode", "query"), self.redirect_uri)
+        front_channel = self.front_channel
+        default_mode = "fragment" if front_channel else "query"
+        check_response_mode(
+            self.params.get("response_mode", default_mode),
+            self.redirect_uri,
+            front_channel=front_channel,
+        )
 
-    def check_client_may_use_code(self) -> None:
-        if not self.client.allows_grant_type("authorization_code"):
+    def check_client_may_use_response_type(self) -> None:
+        types = self.response_types
+        if "code" in types and not self.client.allows_grant_type("authorization_code"):
             raise UnauthorizedClient("This client may not use the authorization code grant.")
+        # OIDC Registration §2: token and id_token response types need the implicit grant.
+        if types != CODE and not self.client.allows_grant_type("implicit"):
+            raise UnauthorizedClient("This client may not use the implicit flow.")
+
+    @property
+    def response_types(self) -> frozenset[str]:
+        """The values of ``response_type`` as a set (empty when malformed)."""
+        return parse_response_type(self.params.get("response_type")) or frozenset()
+
+    @property
+    def front_channel(self) -> bool:
+        """Whether this is a supported implicit or hybrid request (tokens in the redirect)."""
+        return is_front_channel(self.response_types)
 
     @property
     def state(self) -> str | None:
@@ -218,11 +258,13 @@ class AuthorizationRequest:
 
     @property
     def response_mode(self) -> str:
-        """How to answer: "form_post" only when validly requested (also for errors)."""
+        """How to answer: "form_post" only when validly requested (also for errors), else
+        "fragment" for implicit and hybrid requests (RFC 6749 §4.2.2.1; Multiple Response
+        Types §5: never the query) and "query" for the code flow."""
         modes = self.raw.getlist("response_mode") if self.raw is not None else []
         if modes == ["form_post"] and is_web_uri(self.redirect_uri):
             return "form_post"
-        return "query"
+        return "fragment" if self.front_channel else "query"
 
     @property
     def ui_locales(self) -> list[str]:
@@ -259,10 +301,12 @@ class AuthorizationRequest:
             return True
         return self.consent_stored() and self.identity_assured()
 
-    def remember_consent(self, user) -> None:
-        """Store the granted scopes, adding to what the user granted before."""
+    def remember_consent(self, user, declined: list[str] | None = None) -> None:
+        """Store the granted scopes, adding to what the user granted before; scopes the
+        user ``declined`` this time are dropped from what they granted before."""
         remembered = getattr(self.client, "remembered_scope", None) or ""
-        scopes = list(dict.fromkeys(remembered.split() + self.scopes))
+        kept = [s for s in remembered.split() if s not in (declined or [])]
+        scopes = list(dict.fromkeys(kept + self.scopes))
         Consent.objects.update_or_create(
             user=user,
             client=self.client,
@@ -273,9 +317,16 @@ class AuthorizationRequest:
             },
         )
 
-    def issue_code(self, user, auth_time: datetime | None, sid: str | None = None) -> str:
+    def issue_code(
+        self,
+        user,
+        auth_time: datetime | None,
+        sid: str | None = None,
+        grant_id: uuid.UUID | None = None,
+    ) -> str:
         """Store a hashed, short-lived, single-use code; return the raw code. ``sid`` is
-        the provider session, carried into the grant's ID tokens."""
+        the provider session, carried into the grant's ID tokens; ``grant_id`` ties the
+        code to tokens issued with it in a hybrid response (a replay revokes them too)."""
         raw = new_secret(32)
         now = timezone.now()
         AuthorizationCode.objects.create(
@@ -294,7 +345,7 @@ class AuthorizationRequest:
             claims=self.claims_request,
             auth_time=auth_time,
             sid=sid or "",
-            grant_id=uuid.uuid4(),
+            grant_id=grant_id or uuid.uuid4(),
             created=now,
             expires_at=now + oauthkit_settings.AUTHORIZATION_CODE_LIFETIME,
         )
@@ -309,9 +360,13 @@ class AuthorizationRequest:
         return values
 
     def response_uri(self, values: dict[str, str], issuer: str) -> str:
-        """The redirect URI with the response parameters, ``state`` and ``iss`` added."""
+        """The redirect URI with the response parameters, ``state`` and ``iss`` added: in
+        the fragment for implicit and hybrid requests, else in the query."""
         values = self.response_values(values, issuer)
         parts = urlsplit(self.redirect_uri)
+        if self.response_mode == "fragment":
+            # Registered redirect URIs have no fragment (models.redirect_uri_errors).
+            return urlunsplit((*parts[:4], urlencode(values)))
         query = f"{parts.query}&{urlencode(values)}" if parts.query else urlencode(values)
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 

@@ -9,6 +9,8 @@ oauthkit.W002  ALLOW_PLAIN_PKCE is on
 oauthkit.W003  REQUIRE_PKCE is off
 oauthkit.W004  ROTATE_REFRESH_TOKENS is off
 oauthkit.W005  no RS256 signing key (OpenID Connect Discovery requires RS256)
+oauthkit.W006  ALLOW_PASSWORD_GRANT is on
+oauthkit.W007  ALLOW_IMPLICIT_FLOW is on
 """
 
 from __future__ import annotations
@@ -163,3 +165,28 @@ def check_rs256_key(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_legacy_flows(app_configs=None, **kwargs):
+    """RFC 9700 §2.4 and §2.1.2: the password grant and the implicit flow are legacy."""
+    warnings = []
+    if oauthkit_settings.ALLOW_PASSWORD_GRANT:
+        warnings.append(
+            Warning(
+                "ALLOW_PASSWORD_GRANT is on: clients with the password grant see users' passwords.",
+                hint="RFC 9700 §2.4: the password grant MUST NOT be used. Move clients to the "
+                "authorization code flow (or the device flow) and turn it off.",
+                id="oauthkit.W006",
+            )
+        )
+    if oauthkit_settings.ALLOW_IMPLICIT_FLOW:
+        warnings.append(
+            Warning(
+                "ALLOW_IMPLICIT_FLOW is on: access tokens may travel in the front channel.",
+                hint="RFC 9700 §2.1.2: use the authorization code flow with PKCE instead of "
+                "the implicit and hybrid token response types.",
+                id="oauthkit.W007",
+            )
+        )
+    return warnings

@@ -121,6 +121,24 @@ class InteractionRequired(OAuthError):
     error = "interaction_required"
 
 
+class AuthorizationPending(OAuthError):
+    """RFC 8628 §3.5: the user has not decided yet; keep polling."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """RFC 8628 §3.5: polling too fast; the interval grew by 5 seconds."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """RFC 8628 §3.5: the device code expired; start a new device authorization."""
+
+    error = "expired_token"
+
+
 class FatalAuthorizationError(Exception):
     """The client or redirect URI cannot be trusted: show a page, never redirect.
 

@@ -10,6 +10,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import oauthkit_settings
 from .grants.base import grant_registry
 from .models import Client
 from .scopes import known_scopes
@@ -164,6 +165,9 @@ class ClientAdminForm(forms.ModelForm):
         # Built per form: the registry and scopes follow settings.
         instance = self.instance
         grants = {name: name for name in grant_registry()}
+        # Not a token endpoint grant: offered while the implicit flow is (RFC 9700 §2.1.2).
+        if oauthkit_settings.ALLOW_IMPLICIT_FLOW:
+            grants["implicit"] = "implicit"
         scopes = {name: f"{name} — {label}" for name, label in known_scopes().items()}
         self.fields["grant_types"].choices = _choices(grants, instance.grant_types or [])
         self.fields["scopes"].choices = _choices(scopes, instance.scopes or [])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from .. import jose
 from ..conf import oauthkit_settings
 from .adapter import get_adapter
-from .claims import requested_claim_names, user_claims
+from .claims import SCOPE_CLAIMS, requested_claim_names, user_claims
 from .keys import key_ring
 from .models import Client
 
@@ -38,8 +38,16 @@ def issue_id_token(
     auth_time: datetime | None = None,
     claims_request: dict | None = None,
     sid: str | None = None,
+    code: str | None = None,
+    scope_claims: bool = False,
 ) -> str:
-    """A signed ID token for ``user`` and ``client``, with the client's algorithm."""
+    """A signed ID token for ``user`` and ``client``, with the client's algorithm.
+
+    ``code``: the authorization code returned with it (hybrid flow), hashed into
+    ``c_hash`` (Core §3.3.2.11). ``scope_claims``: put the claims of the profile, email ...
+    scopes in the token itself, for ``response_type=id_token`` where no access token
+    reaches UserInfo (Core §5.4).
+    """
     algorithm = client.id_token_signed_response_alg
     key = key_ring.signing_key_for(algorithm)
     now = timezone.now()
@@ -57,8 +65,13 @@ def issue_id_token(
         claims["nonce"] = nonce  # echoed exactly (Core §3.1.3.7 step 11)
     if access_token:
         claims["at_hash"] = token_hash(access_token, algorithm)
+    if code:
+        claims["c_hash"] = token_hash(code, algorithm)
     if sid:
         claims["sid"] = sid
     names = requested_claim_names(scopes, claims_request, "id_token")
+    if scope_claims:
+        by_scope = [c for scope in scopes for c in SCOPE_CLAIMS.get(scope, ())]
+        names = list(dict.fromkeys([*by_scope, *names]))
     claims.update(user_claims(user, names, client=client, scopes=scopes))
     return jose.sign(claims, key, typ="JWT")

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from django.http import HttpRequest
 from django.urls import reverse
 
-from .authorization import RESPONSE_MODES
+from ..conf import oauthkit_settings
+from ._oidc_parameters import response_modes_supported, response_types_supported
+from .device import DEVICE_CODE_GRANT_TYPE
 from .grants.base import grant_registry
 from .issuer import get_issuer
 from .models import Client
@@ -26,6 +28,18 @@ def endpoint_url(issuer: str, name: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{reverse(name)}"
 
 
+def device_authorization_endpoint(issuer: str) -> dict[str, str]:
+    """RFC 8628 §4: the device endpoint, while the device_code grant is registered."""
+    if DEVICE_CODE_GRANT_TYPE not in grant_registry():
+        return {}
+    return {"device_authorization_endpoint": endpoint_url(issuer, "oauthkit:device_authorization")}
+
+
+def implicit_grant_type() -> list[str]:
+    """RFC 8414 §2: "implicit" while front-channel response types are offered."""
+    return ["implicit"] if oauthkit_settings.ALLOW_IMPLICIT_FLOW else []
+
+
 def authorization_server_metadata(request: HttpRequest) -> dict:
     issuer = get_issuer(request)
     secret_methods = [m for m in CLIENT_AUTH_METHODS if m != "none"]
@@ -36,10 +50,12 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "jwks_uri": endpoint_url(issuer, "oauthkit:jwks"),
         "revocation_endpoint": endpoint_url(issuer, "oauthkit:revocation"),
         "introspection_endpoint": endpoint_url(issuer, "oauthkit:introspection"),
+        **device_authorization_endpoint(issuer),
         "scopes_supported": list(known_scopes()),
-        "response_types_supported": ["code"],
-        "response_modes_supported": list(RESPONSE_MODES),
-        "grant_types_supported": list(grant_registry()),
+        # Implicit and hybrid response types only while ALLOW_IMPLICIT_FLOW is on.
+        "response_types_supported": response_types_supported(),
+        "response_modes_supported": response_modes_supported(),
+        "grant_types_supported": list(grant_registry()) + implicit_grant_type(),
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": secret_methods,

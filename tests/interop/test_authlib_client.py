@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SCOPE = "openid profile email"
 HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+CHECKED_BOX = re.compile(r'<input type="checkbox" name="([^"]+)" value="([^"]*)"[^>]* checked>')
 # A web application's redirect URI and a native app's loopback one (RFC 8252 §7.3); neither
 # is followed, the test reads the Location header.
 CLIENTS = {
@@ -51,8 +52,13 @@ def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-def hidden_fields(page: str) -> dict[str, str]:
-    return {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(page)}
+def hidden_fields(page: str) -> dict[str, str | list[str]]:
+    """What a browser submits: hidden inputs and checked checkboxes (the consent page's
+    optional scopes are pre-checked)."""
+    fields: dict = {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(page)}
+    for name, value in CHECKED_BOX.findall(page):
+        fields.setdefault(name, []).append(html.unescape(value))
+    return fields
 
 
 def relying_party(issuer: str, client):

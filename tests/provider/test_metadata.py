@@ -81,6 +81,7 @@ def test_grant_types_supported_is_the_grant_registry(client, settings):
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
     ]
     assert metadata(client)["grant_types_supported"] == list(grant_registry())
 

@@ -29,6 +29,8 @@ OpenID Connect parameters, as the endpoint treats them (Core §3.1.2.1, §3.1.2.
   and ``max_age`` cannot be honoured.
 - ``response_mode=form_post``: the answer (code or error) is a page that posts it to the
   redirect URI, instead of a redirect.
+- Implicit and hybrid response types (``ALLOW_IMPLICIT_FLOW``, docs/legacy-flows.md):
+  the answer is in the redirect URI's fragment unless form_post is asked for.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ from django.views import View
 from ...conf import oauthkit_settings
 from .._oidc_parameters import LOGIN_PROMPTS, resume_params
 from ..authorization import AuthorizationRequest
+from ..consent import (
+    OFFERED_FIELD,
+    SCOPE_FIELD,
+    granted_scopes,
+    optional_scopes,
+    required_scopes,
+)
 from ..errors import (
     AccessDenied,
     ConsentRequired,
@@ -58,8 +67,9 @@ from ..errors import (
     OAuthError,
 )
 from ..events import consent_given
+from ..front_channel import front_channel_response
 from ..issuer import get_issuer
-from ..scopes import describe
+from ..scopes import describe, format_scope
 from ..sessions import authenticated_at, authentication_older_than, session_id
 
 
@@ -121,14 +131,21 @@ class AuthorizationView(View):
                 return self.login_redirect(request, authz)
             with transaction.atomic():
                 self.check_consent(request, authz, user, decision)
-                code = authz.issue_code(
-                    user, authenticated_at(request, user), sid=session_id(request)
-                )
+                values = self.issue(request, authz, user, issuer)
         except OAuthError as error:
             return self.respond(request, authz, error.as_dict(), issuer)
         except ConsentNeeded:
             return self.consent_page(request, authz)
-        return self.respond(request, authz, {"code": code}, issuer)
+        return self.respond(request, authz, values, issuer)
+
+    def issue(self, request, authz: AuthorizationRequest, user, issuer: str) -> dict[str, str]:
+        """The response parameters: a code, or (implicit, hybrid) the front-channel tokens."""
+        auth_time, sid = authenticated_at(request, user), session_id(request)
+        if not authz.front_channel:
+            return {"code": authz.issue_code(user, auth_time, sid=sid)}
+        return front_channel_response(
+            authz, request=request, user=user, auth_time=auth_time, sid=sid, issuer=issuer
+        )
 
     def sign_in_reason(self, request, authz: AuthorizationRequest, user) -> str | None:
         """Why the user must sign in (again) before a code is issued, or None.
@@ -153,7 +170,10 @@ class AuthorizationView(View):
             )
             raise AccessDenied("The user denied the request.")
         if decision == "allow":
-            authz.remember_consent(user)
+            # Partial consent (RFC 6749 §3.3): the code and tokens carry what was granted.
+            requested = authz.scopes
+            authz.scopes = granted_scopes(authz.client, requested, request.POST)
+            authz.remember_consent(user, declined=[s for s in requested if s not in authz.scopes])
             consent_given(
                 True, request=request, client=authz.client, user=user, scopes=authz.scopes
             )
@@ -168,10 +188,17 @@ class AuthorizationView(View):
         raise ConsentNeeded
 
     def consent_page(self, request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
+        optional = optional_scopes(authz.client, authz.scopes)
         context = {
             "client": authz.client,
             "logo_uri": same_site_logo(authz.client.logo_uri, get_issuer(request)),
             "scopes": describe(authz.scopes),
+            # Partial consent: required scopes as text, optional ones as ticked checkboxes.
+            "required_scopes": describe(required_scopes(authz.client, authz.scopes)),
+            "optional_scopes": describe(optional),
+            "scope_field": SCOPE_FIELD,
+            "offered_field": OFFERED_FIELD,
+            "offered_scopes": format_scope(optional),
             "hidden_fields": sorted(authz.params.items()),
             "redirect_host": urlsplit(authz.redirect_uri).netloc,
             "ui_locales": authz.ui_locales,

@@ -37,6 +37,12 @@ class Grant:
     #: Set by ``handle`` to the code or refresh token that was presented again.
     replayed = None
 
+    @classmethod
+    def enabled(cls) -> bool:
+        """Whether the site offers this grant now; a disabled grant is left out of the
+        registry (``unsupported_grant_type``, not in discovery). Legacy grants override it."""
+        return True
+
     def __init__(self, request: HttpRequest, client: Client, params: QueryDict, issuer: str):
         self.request = request
         self.client = client
@@ -146,7 +152,7 @@ def grant_registry() -> dict[str, type[Grant]]:
     """``grant_type`` -> grant class, from ``GRANT_TYPES``; rebuilt when settings change."""
     global _registry
     if _registry is None:
-        _registry = {cls.grant_type: cls for cls in oauthkit_settings.GRANT_TYPES}
+        _registry = {cls.grant_type: cls for cls in oauthkit_settings.GRANT_TYPES if cls.enabled()}
     return _registry
 
 

@@ -10,6 +10,7 @@ import shlex
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
@@ -24,17 +25,24 @@ from oauthkit.provider.pkce import s256
 #: Where ``make demo`` runs the server; the demo client's redirect URI lives there.
 BASE_URL = "http://127.0.0.1:8000"
 REDIRECT_URI = f"{BASE_URL}/callback/"
+#: The example site signs into itself with this client (oauthkit.login, "oauthkit-demo").
+LOGIN_REDIRECT_URI = f"{BASE_URL}/accounts/oauth/oauthkit-demo/callback/"
 
 USERS = {
     # username: (password, is_staff and is_superuser)
     "demo": ("demo", False),
     "admin": ("admin", True),
 }
+#: Demo users who may register clients on the developer pages (docs/applications.md).
+DEVELOPERS = ["demo"]
 
 WEB_CLIENT_ID = "demo-web"
 WEB_CLIENT_SECRET = "demo-web-secret-do-not-use-in-production-0000"
 SERVICE_CLIENT_ID = "demo-service"
 SERVICE_CLIENT_SECRET = "demo-service-secret-do-not-use-in-production-0000"
+#: A public client for the device flow (RFC 8628): example_project/device_login.py uses it.
+DEVICE_CLIENT_ID = "demo-device"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 # A fixed PKCE pair, so that the printed authorization URL and the printed curl line
 # fit together (RFC 7636 §4.1: 43-128 unreserved characters). Real clients make a new
@@ -63,7 +71,7 @@ CLIENTS = {
         "name": "Demo web app",
         "client_type": Client.ClientType.CONFIDENTIAL,
         "token_endpoint_auth_method": Client.AuthMethod.CLIENT_SECRET_BASIC,
-        "redirect_uris": [REDIRECT_URI],
+        "redirect_uris": [REDIRECT_URI, LOGIN_REDIRECT_URI],
         "grant_types": ["authorization_code", "refresh_token"],
         "scopes": ["openid", "profile", "email", "read", "write", *API_SCOPES],
         "default_scopes": ["read"],
@@ -85,6 +93,19 @@ CLIENTS = {
         "can_introspect": True,
         "is_active": True,
     },
+    DEVICE_CLIENT_ID: {
+        "secret": None,  # public: it authenticates with its client_id only
+        "name": "Demo device",
+        "client_type": Client.ClientType.PUBLIC,
+        "token_endpoint_auth_method": Client.AuthMethod.NONE,
+        "redirect_uris": [],
+        "grant_types": [DEVICE_GRANT, "refresh_token"],
+        "scopes": ["openid", "profile", "email", "read"],
+        "default_scopes": ["read"],
+        "skip_consent": False,
+        "can_introspect": False,
+        "is_active": True,
+    },
 }
 
 
@@ -99,6 +120,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             for username, (password, is_admin) in USERS.items():
                 ensure_user(username, password, is_admin=is_admin)
+            for username in DEVELOPERS:
+                ensure_developer(username)
             for client_id, fields in CLIENTS.items():
                 ensure_client(client_id, **fields)
             ensure_signing_key()
@@ -125,7 +148,17 @@ def ensure_user(username: str, password: str, *, is_admin: bool) -> None:
         user.save()
 
 
-def ensure_client(client_id: str, *, secret: str, **fields) -> None:
+def ensure_developer(username: str) -> None:
+    """Give a demo user the permission of the developer pages; adding it twice is a no-op."""
+    user_model = get_user_model()
+    user = user_model._default_manager.get(**{user_model.USERNAME_FIELD: username})
+    permission = Permission.objects.get(
+        content_type__app_label="oauthkit_provider", codename="register_client"
+    )
+    user.user_permissions.add(permission)
+
+
+def ensure_client(client_id: str, *, secret: str | None, **fields) -> None:
     """Create or repair a demo client with a fixed ID and secret; save only on a difference."""
     client = Client.objects.filter(client_id=client_id).first() or Client(client_id=client_id)
     changed = client.pk is None
@@ -133,7 +166,7 @@ def ensure_client(client_id: str, *, secret: str, **fields) -> None:
         if getattr(client, name) != value:
             setattr(client, name, value)
             changed = True
-    if not client.check_secret(secret):
+    if secret is not None and not client.check_secret(secret):
         client.set_secret(secret)  # only the SHA-256 hash is stored
         changed = True
     if changed:
@@ -200,6 +233,8 @@ def instructions(kid: str) -> str:
         f"                redirect_uri={REDIRECT_URI}  grants: authorization_code refresh_token",
         f"  Demo service  client_id={SERVICE_CLIENT_ID}  client_secret={SERVICE_CLIENT_SECRET}",
         "                grants: client_credentials; may introspect any token",
+        f"  Demo device   client_id={DEVICE_CLIENT_ID}  (public, no secret)",
+        "                grants: device_code refresh_token",
         "",
         _("1. Open this URL, sign in as demo and allow access:"),
         f"   {authorization_url()}",
@@ -242,6 +277,15 @@ def instructions(kid: str) -> str:
             "scope=read:users for %(url)s."
         )
         % {"url": f"{BASE_URL}{reverse('api:user-list')}"},
+        "",
+        _("7. Sign in from a terminal with the device flow (RFC 8628), as demo:"),
+        f"   .venv/bin/python example_project/device_login.py --client-id {DEVICE_CLIENT_ID} "
+        f"--issuer {BASE_URL}",
+        "",
+        _("Applications the demo user authorized: %(url)s")
+        % {"url": f"{BASE_URL}{reverse('oauthkit:authorized_applications')}"},
+        _("Register your own clients as demo: %(url)s")
+        % {"url": f"{BASE_URL}{reverse('oauthkit:developer_applications')}"},
         "",
         _("Signing key: %(kid)s") % {"kid": kid},
         _("Metadata: %(url)s") % {"url": f"{BASE_URL}/.well-known/oauth-authorization-server"},

@@ -16,7 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ...models import AccessToken, AuthorizationCode, Consent, LogoutSession, RefreshToken
+from ...models import (
+    AccessToken,
+    AuthorizationCode,
+    Consent,
+    DeviceAuthorization,
+    LogoutSession,
+    RefreshToken,
+)
 
 
 def expired_or_revoked(now: datetime) -> Q:
@@ -35,6 +42,9 @@ def deletable(now: datetime) -> list[tuple[type[models.Model], Q]]:
         # issued for it (RFC 6749 §4.1.2). An expired code is refused either way.
         (AuthorizationCode, Q(expires_at__lte=now)),
         (Consent, expired_or_revoked(now)),
+        # A used device code is kept until it expires, like a code; an expired one is
+        # refused with expired_token either way (RFC 8628 §3.5).
+        (DeviceAuthorization, Q(expires_at__lte=now)),
         # Sessions that ended without a logout: no session outlives SESSION_COOKIE_AGE.
         (
             LogoutSession,
@@ -45,8 +55,8 @@ def deletable(now: datetime) -> list[tuple[type[models.Model], Q]]:
 
 class Command(BaseCommand):
     help = (
-        "Delete expired and revoked tokens, expired authorization codes and expired or "
-        "revoked consents, in batches."
+        "Delete expired and revoked tokens, expired authorization codes and device "
+        "authorizations, and expired or revoked consents, in batches."
     )
 
     def add_arguments(self, parser) -> None:
