@@ -10,8 +10,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import oauthkit_settings
-from .grants.base import grant_registry
+from .grants.base import client_grant_types
 from .models import Client
 from .scopes import known_scopes
 
@@ -164,10 +163,7 @@ class ClientAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Built per form: the registry and scopes follow settings.
         instance = self.instance
-        grants = {name: name for name in grant_registry()}
-        # Not a token endpoint grant: offered while the implicit flow is (RFC 9700 §2.1.2).
-        if oauthkit_settings.ALLOW_IMPLICIT_FLOW:
-            grants["implicit"] = "implicit"
+        grants = {name: name for name in client_grant_types()}
         scopes = {name: f"{name} — {label}" for name, label in known_scopes().items()}
         self.fields["grant_types"].choices = _choices(grants, instance.grant_types or [])
         self.fields["scopes"].choices = _choices(scopes, instance.scopes or [])

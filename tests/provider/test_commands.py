@@ -103,6 +103,24 @@ def test_createclient_public_client_has_no_secret():
     assert stored.redirect_uris == ["com.example.app:/callback", "http://127.0.0.1/cb"]
 
 
+def test_createclient_enables_the_implicit_flow_only_while_the_site_allows_it(settings):
+    args = (
+        "createclient",
+        "--name=Legacy SPA",
+        "--redirect-uri=https://spa.example/cb",
+        "--grant-type=authorization_code",
+        "--grant-type=implicit",
+        "--json",
+    )
+    with pytest.raises(CommandError, match="implicit"):
+        run(*args)
+
+    settings.OAUTHKIT = {**settings.OAUTHKIT, "ALLOW_IMPLICIT_FLOW": True}
+    body = json.loads(run(*args))
+    stored = Client.objects.get(client_id=body["client_id"])
+    assert stored.grant_types == ["authorization_code", "implicit"]
+
+
 def test_createclient_prints_id_and_secret_once_with_a_warning():
     out = run(
         "createclient",

@@ -46,6 +46,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render, resolve_url
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views import View
 
 from ...conf import oauthkit_settings
@@ -112,7 +113,7 @@ class AuthorizationView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         decision = request.POST.get("decision")
         if decision not in ("allow", "deny"):
-            return protect_page(self.error_page(request, "The consent answer is missing."))
+            return protect_page(self.error_page(request, _("The consent answer is missing.")))
         return protect_page(self.authorize(request, request.POST, decision=decision))
 
     def authorize(self, request: HttpRequest, params: QueryDict, decision: str | None):

@@ -156,6 +156,16 @@ def grant_registry() -> dict[str, type[Grant]]:
     return _registry
 
 
+def client_grant_types() -> list[str]:
+    """What a client's ``grant_types`` may hold here: the enabled token endpoint grants,
+    and "implicit" (a front-channel flow, not a token endpoint grant) while the implicit
+    flow is allowed (RFC 9700 §2.1.2)."""
+    names = list(grant_registry())
+    if oauthkit_settings.ALLOW_IMPLICIT_FLOW:
+        names.append("implicit")
+    return names
+
+
 def _clear_registry(**kwargs) -> None:
     global _registry
     _registry = None

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from ...forms import client_list_errors
-from ...grants.base import grant_registry
+from ...grants.base import client_grant_types
 from ...models import Client
 from ...scopes import known_scopes
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
             "--grant-type",
             action="append",
             dest="grant_types",
-            choices=list(grant_registry()),
+            choices=client_grant_types(),
             help=_("Repeatable. Default: authorization_code and refresh_token."),
         )
         parser.add_argument(
@@ -148,7 +148,7 @@ class Command(BaseCommand):
         # argparse checks choices only for options given on a command line, not as
         # call_command() keyword arguments.
         for field, known in (
-            ("grant_types", grant_registry()),
+            ("grant_types", client_grant_types()),
             ("scopes", known_scopes()),
             ("default_scopes", known_scopes()),
         ):
