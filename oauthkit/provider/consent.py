@@ -15,7 +15,7 @@ from django.http import QueryDict
 
 from .errors import InvalidScope
 from .models import Client
-from .scopes import parse_scope
+from .scopes import describe, format_scope, parse_scope
 
 #: The consent form's checkboxes: one per optional scope, ticked when granted.
 SCOPE_FIELD = "scope_granted"
@@ -51,3 +51,17 @@ def granted_scopes(client: Client, requested: list[str], answer: QueryDict) -> l
     ticked = set(answer.getlist(SCOPE_FIELD))
     declined = (offered - ticked) - set(required_scopes(client, requested))
     return [s for s in requested if s not in declined]
+
+
+def scope_choices(client: Client, requested: list[str]) -> dict:
+    """Template context for the scope list of a consent page (the authorization and the
+    device verification pages): ``required_scopes`` and ``optional_scopes`` as (name,
+    description) pairs, and the form's field names; see ``_scope_choices.html``."""
+    optional = optional_scopes(client, requested)
+    return {
+        "required_scopes": describe(required_scopes(client, requested)),
+        "optional_scopes": describe(optional),
+        "scope_field": SCOPE_FIELD,
+        "offered_field": OFFERED_FIELD,
+        "offered_scopes": format_scope(optional),
+    }

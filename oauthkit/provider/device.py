@@ -126,18 +126,22 @@ def decide(
     user,
     auth_time=None,
     sid: str | None = None,
+    scopes: list[str] | None = None,
 ) -> bool:
     """Record the user's decision, once; False when it was decided (or expired) meanwhile.
 
     A conditional UPDATE, so that two tabs answering at once cannot both decide.
-    On approval every requested scope is granted.
+    On approval ``scopes`` are granted (a subset of the requested ones: partial consent);
+    None grants every requested scope.
     """
     now = timezone.now()
     values = {"status": DeviceAuthorization.Status.DENIED, "decided_at": now, "user": user}
     if allow:
+        requested = authorization.requested_scope.split()
+        granted = requested if scopes is None else [s for s in requested if s in set(scopes)]
         values.update(
             status=DeviceAuthorization.Status.APPROVED,
-            scope=authorization.requested_scope,
+            scope=format_scope(granted),
             auth_time=auth_time,
             sid=sid or "",
         )

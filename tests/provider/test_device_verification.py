@@ -278,3 +278,46 @@ def test_right_codes_do_not_count(client, signed_in, app):
         assert is_confirm_page(lookup(signed_in, body["user_code"]))
     # The user could still make three mistakes.
     assert lookup(signed_in, "BCDF-GHJK").status_code == 400
+
+
+# --- Partial consent -------------------------------------------------------------------------
+
+
+def test_confirmation_offers_optional_scopes_as_ticked_boxes(signed_in, started):
+    page = lookup(signed_in, started["user_code"]).content.decode()
+
+    # openid is required: plain text; profile and read can be unticked.
+    assert 'value="openid"' not in page
+    for scope in ("profile", "read"):
+        assert re.search(rf'type="checkbox" name="scope_granted" value="{scope}"[^>]*checked', page)
+    assert 'name="scope_offered" value="profile read"' in page
+
+
+def test_unticked_scopes_are_not_granted_nor_in_the_token(signed_in, user, app, started):
+    response = signed_in.post(
+        VERIFY_URL,
+        {
+            "user_code": started["user_code"],
+            "decision": "allow",
+            "scope_offered": "profile read",
+            "scope_granted": ["read", "write"],  # write was never requested: ignored
+        },
+    )
+    assert response.status_code == 200
+
+    assert the_authorization().scope == "openid read"
+    body = poll(signed_in, app, started["device_code"]).json()
+    assert body["scope"] == "openid read"  # RFC 6749 §5.1: scope differs from the request
+
+
+def test_required_scopes_cannot_be_unticked(signed_in, user, started, app):
+    app.required_scopes = ["read"]
+    app.save()
+
+    page = lookup(signed_in, started["user_code"]).content.decode()
+    assert 'name="scope_offered" value="profile"' in page
+    signed_in.post(
+        VERIFY_URL,
+        {"user_code": started["user_code"], "decision": "allow", "scope_offered": "profile read"},
+    )
+    assert the_authorization().scope == "openid read"

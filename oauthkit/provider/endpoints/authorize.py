@@ -52,13 +52,7 @@ from django.views import View
 from ...conf import oauthkit_settings
 from .._oidc_parameters import LOGIN_PROMPTS, resume_params
 from ..authorization import AuthorizationRequest
-from ..consent import (
-    OFFERED_FIELD,
-    SCOPE_FIELD,
-    granted_scopes,
-    optional_scopes,
-    required_scopes,
-)
+from ..consent import granted_scopes, scope_choices
 from ..errors import (
     AccessDenied,
     ConsentRequired,
@@ -70,7 +64,7 @@ from ..errors import (
 from ..events import consent_given
 from ..front_channel import front_channel_response
 from ..issuer import get_issuer
-from ..scopes import describe, format_scope
+from ..scopes import describe
 from ..sessions import authenticated_at, authentication_older_than, session_id
 
 
@@ -189,17 +183,12 @@ class AuthorizationView(View):
         raise ConsentNeeded
 
     def consent_page(self, request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
-        optional = optional_scopes(authz.client, authz.scopes)
         context = {
             "client": authz.client,
             "logo_uri": same_site_logo(authz.client.logo_uri, get_issuer(request)),
             "scopes": describe(authz.scopes),
             # Partial consent: required scopes as text, optional ones as ticked checkboxes.
-            "required_scopes": describe(required_scopes(authz.client, authz.scopes)),
-            "optional_scopes": describe(optional),
-            "scope_field": SCOPE_FIELD,
-            "offered_field": OFFERED_FIELD,
-            "offered_scopes": format_scope(optional),
+            **scope_choices(authz.client, authz.scopes),
             "hidden_fields": sorted(authz.params.items()),
             "redirect_host": urlsplit(authz.redirect_uri).netloc,
             "ui_locales": authz.ui_locales,

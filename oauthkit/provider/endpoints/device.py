@@ -18,6 +18,7 @@ from django.views import View
 
 from ...conf import oauthkit_settings
 from ..client_auth import authenticate_client
+from ..consent import granted_scopes, scope_choices
 from ..device import (
     DEVICE_CODE_GRANT_TYPE,
     create_device_authorization,
@@ -142,6 +143,9 @@ class DeviceVerificationView(View):
         self, request: HttpRequest, authorization: DeviceAuthorization, *, allow: bool
     ) -> HttpResponse:
         user = request.user
+        requested = authorization.requested_scope.split()
+        # Partial consent, as on the authorization page (oauthkit.provider.consent).
+        granted = granted_scopes(authorization.client, requested, request.POST)
         with transaction.atomic():
             decided = decide(
                 authorization,
@@ -149,6 +153,7 @@ class DeviceVerificationView(View):
                 user=user,
                 auth_time=authenticated_at(request, user),
                 sid=session_id(request),
+                scopes=granted,
             )
         if not decided:
             # Answered in another tab, or expired, since the code was looked up.
@@ -160,7 +165,7 @@ class DeviceVerificationView(View):
             request=request,
             client=authorization.client,
             user=user,
-            scopes=authorization.requested_scope.split(),
+            scopes=granted if allow else requested,
         )
         context = {"client": authorization.client, "allowed": allow}
         return render(request, self.done_template_name, context)
@@ -185,6 +190,7 @@ class DeviceVerificationView(View):
             "client": client,
             "logo_uri": same_site_logo(client.logo_uri, get_issuer(request)),
             "scopes": describe(authorization.requested_scope.split()),
+            **scope_choices(client, authorization.requested_scope.split()),
             # Shown so the user can compare it with the device's (RFC 8628 §5.4).
             "user_code": format_user_code(code),
         }
