@@ -169,8 +169,18 @@ DEFAULTS: dict[str, Any] = {
         # end_session_endpoint.
         "RP_LOGOUT": False,
         # ID token signature algorithms; asymmetric only (never `none` or HMAC).
-        "ALLOWED_ALGORITHMS": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                               "ES256", "ES384", "ES512", "EdDSA"],
+        "ALLOWED_ALGORITHMS": [
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "EdDSA",
+        ],
         # A GET on <provider>/login/ starts signing in at once. Off: GET shows a "Continue"
         # page that POSTs (CSRF-protected), so that a link on another site cannot sign a
         # visitor in unasked.

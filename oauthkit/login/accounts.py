@@ -47,7 +47,11 @@ def complete(request: HttpRequest, result: SignInResult) -> AbstractBaseUser:
         return _connect(request, result)
     adapter = get_adapter()
     provider, profile = result.provider, result.profile
-    account = LinkedAccount.objects.filter(provider=provider.slug, subject=profile.subject).first()
+    account = (
+        LinkedAccount.objects.select_related("user")
+        .filter(provider=provider.slug, subject=profile.subject)
+        .first()
+    )
     if account is not None:
         with transaction.atomic():
             _update(account, profile)

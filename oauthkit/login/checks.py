@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
@@ -15,23 +14,29 @@ from .errors import LoginError
 
 @register(Tags.security)
 def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list:
-    """W101: stored tokens encrypted with a key derived from SECRET_KEY; E102: a bad key."""
+    """E102: a configured TOKEN_ENCRYPTION_KEYS entry that is not a usable key."""
     from . import crypto
 
     try:
         crypto.keys()
     except (ImproperlyConfigured, ValueError) as exc:
         return [Error(str(exc), id="oauthkit.login.E102")]
-    if not oauthkit_settings.LOGIN["TOKEN_ENCRYPTION_KEYS"] and not settings.DEBUG:
-        return [
-            Warning(
-                "Provider tokens and secrets are encrypted with a key derived from SECRET_KEY.",
-                hint="Set OAUTHKIT['LOGIN']['TOKEN_ENCRYPTION_KEYS'], so that rotating "
-                "SECRET_KEY does not make them unreadable.",
-                id="oauthkit.login.W101",
-            )
-        ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_encryption_keys_set(app_configs: Any = None, **kwargs: Any) -> list:
+    """W101 (``check --deploy``): stored tokens encrypted with a key derived from SECRET_KEY."""
+    if oauthkit_settings.LOGIN["TOKEN_ENCRYPTION_KEYS"]:
+        return []
+    return [
+        Warning(
+            "Provider tokens and secrets are encrypted with a key derived from SECRET_KEY.",
+            hint="Set OAUTHKIT['LOGIN']['TOKEN_ENCRYPTION_KEYS'], so that rotating "
+            "SECRET_KEY does not make them unreadable.",
+            id="oauthkit.login.W101",
+        )
+    ]
 
 
 @register()

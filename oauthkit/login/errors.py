@@ -82,7 +82,8 @@ class ConfigurationError(LoginError):
 
     code = "configuration_error"
     default_description = _("This sign-in method is not configured correctly.")
-    status = 500
+    # Not 500: the page is a deliberate answer, and the site itself works.
+    status = 503
 
 
 class TokenUnavailable(LoginError):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from django.core.cache import caches
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +25,7 @@ from oauthkit.conf import oauthkit_settings
 
 from .errors import (
     InvalidState,
+    InvalidUserInfo,
     IssuerMismatch,
     LoginError,
     ProviderError,
@@ -34,6 +37,7 @@ from .models import PendingLogin
 from .providers.base import Profile, Provider
 
 BROWSER_SESSION_KEY = "_oauthkit_login_browser"
+logger = logging.getLogger("oauthkit.login")
 
 
 def _sha256(value: str) -> str:
@@ -170,7 +174,13 @@ def finish(
                 access_token=token_response.get("access_token"),
                 http=http,
             )
-        profile = provider.fetch_profile(http, token_response, id_claims)
+        try:
+            profile = provider.fetch_profile(http, token_response, id_claims)
+            profile = provider.complete_profile(profile, params)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A profile answer of an unexpected shape is the provider's fault, not a 500.
+            logger.warning("Unusable profile from %s: %r", provider.slug, exc)
+            raise InvalidUserInfo() from exc
     except LoginError as exc:
         exc.next_url = pending.next_url
         raise
@@ -189,3 +199,33 @@ def redeem_code(
     if not isinstance(body.get("access_token"), str):
         raise ProviderUnavailable(code="token_response_unusable")
     return body
+
+
+#: form_post fields kept out of the redirect URL (personal data), by state.
+PRIVATE_POSTED_FIELDS = ("user",)
+
+
+def _posted_key(state: str) -> str:
+    return "oauthkit:login:posted:" + hashlib.sha256(state.encode()).hexdigest()
+
+
+def keep_posted_fields(params) -> None:
+    """Move PRIVATE_POSTED_FIELDS out of a form_post answer into the cache, under its
+    ``state``, for the callback GET that follows (``take_posted_fields``)."""
+    state = params.get("state")
+    kept = {name: params.pop(name)[-1] for name in PRIVATE_POSTED_FIELDS if name in params}
+    if state and kept:
+        timeout = oauthkit_settings.LOGIN["PENDING_LIFETIME"].total_seconds()
+        caches[oauthkit_settings.LOGIN["CACHE"]].set(_posted_key(state), kept, timeout)
+
+
+def take_posted_fields(state: str | None) -> dict[str, str]:
+    """The fields ``keep_posted_fields`` kept for ``state``, once."""
+    if not state:
+        return {}
+    cache = caches[oauthkit_settings.LOGIN["CACHE"]]
+    key = _posted_key(state)
+    kept = cache.get(key) or {}
+    if kept:
+        cache.delete(key)
+    return kept

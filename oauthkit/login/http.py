@@ -27,7 +27,9 @@ class ProviderHTTP:
 
     def __init__(self, session: requests.Session | None = None):
         self.session = session or type(self).session_factory()
-        self.session.headers.setdefault("Accept", "application/json")
+        # Not setdefault: requests already sets "Accept: */*", and providers such as GitHub
+        # answer a token request form-encoded unless JSON is asked for.
+        self.session.headers["Accept"] = "application/json"
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request; network errors and timeouts raise ProviderUnavailable."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import time
 from typing import Any
 
@@ -85,7 +86,9 @@ def check_times(claims: dict[str, Any], *, now: float | None = None) -> None:
     except jose.JOSEError as exc:
         raise InvalidIDToken(_("The identity token has expired."), code="expired") from exc
     iat = claims.get("iat")
-    if not jose._is_number(iat) or iat > now + leeway:
+    # A finite JSON number (bool is an int in Python; NaN never compares).
+    is_number = isinstance(iat, int | float) and not isinstance(iat, bool) and math.isfinite(iat)
+    if not is_number or iat > now + leeway:
         raise InvalidIDToken(_("The identity token's issue time is not valid."), code="iat")
 
 

@@ -8,6 +8,7 @@ the error page with a retry link, never a 500.
 from __future__ import annotations
 
 import contextlib
+import logging
 from urllib.parse import urlencode
 
 from django import forms
@@ -43,6 +44,8 @@ from .providers import ProviderNotFound, configured_providers, get_provider
 from .providers.base import Profile, Provider
 from .tokens import revoke_tokens
 
+logger = logging.getLogger("oauthkit.login")
+
 
 def _provider_or_404(slug: str) -> Provider:
     try:
@@ -68,6 +71,8 @@ def error_page(
     request: HttpRequest, error: LoginError, provider_slug: str | None = None, next_url: str = ""
 ) -> HttpResponse:
     """The error page: what went wrong in words, and a link to try again."""
+    # The code only: descriptions may quote the provider, and nothing here is a secret.
+    logger.info("Sign-in with %s failed: %s", provider_slug or "-", error.code)
     retry_url = ""
     if provider_slug:
         retry_url = reverse("oauthkit_login:login", args=[provider_slug])
@@ -133,8 +138,12 @@ class CallbackView(View):
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
         prov = _provider_or_404(provider)
         result = None
+        params = request.GET.copy()
+        posted = flow.take_posted_fields(params.get("state"))
+        for name, value in posted.items():
+            params.setdefault(name, value)
         try:
-            result = flow.finish(request, prov, request.GET)
+            result = flow.finish(request, prov, params)
             accounts.complete(request, result)
         except accounts.UsernameNeeded:
             return HttpResponseRedirect(reverse("oauthkit_login:signup"))
@@ -151,7 +160,11 @@ class CallbackView(View):
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
         # response_mode=form_post (Apple): a cross-site POST carries no SameSite=Lax session
         # cookie, so continue as a same-site GET, where the browser binding can be checked.
-        url = request.path + "?" + request.POST.urlencode()
+        # Fields that carry personal data (Apple's `user`: name and email) are kept
+        # server-side under the state instead of going into the URL and access logs.
+        params = request.POST.copy()
+        flow.keep_posted_fields(params)
+        url = request.path + "?" + params.urlencode()
         return protect_page(HttpResponseRedirect(url, status=303))
 
 

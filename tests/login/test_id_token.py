@@ -92,8 +92,9 @@ def test_issued_in_the_future(client, idp):
     rejected(client, idp, "iat")
 
 
-def test_missing_iat(client, idp):
-    idp.claims["iat"] = None
+@pytest.mark.parametrize("iat", [None, True, "1700000000"])
+def test_missing_or_non_numeric_iat(client, idp, iat):
+    idp.claims["iat"] = iat
     rejected(client, idp, "iat")
 
 
@@ -200,5 +201,22 @@ def test_userinfo_completes_the_profile(client, idp):
 def test_discovery_with_another_issuer_is_refused(client, idp):
     idp.extra_metadata["issuer"] = "https://impostor.example"
     response = client.post("/accounts/oauth/fake/login/")
-    assert response.status_code == 500
-    assert "<code>discovery_issuer_mismatch</code>" in response.content.decode()
+    assert_error_page(response, "discovery_issuer_mismatch", status=503)
+
+
+def test_profile_values_of_the_wrong_type_are_ignored(client, idp):
+    idp.claims.update({"email": None, "name": None})
+    idp.userinfo = {"email": {"not": "a string"}, "email_verified": ["x"]}
+    assert callback(client, start(client, idp)).status_code == 302
+    account = LinkedAccount.objects.get()
+    assert account.email == "" and account.user.email == ""  # odd values are dropped
+
+
+def test_provider_code_raising_on_odd_data_ends_on_error_page(client, idp, monkeypatch):
+    from oauthkit.login.providers.oidc import OpenIDConnectProvider
+
+    def broken(self, http, token_response, id_claims):
+        return {}["missing"]
+
+    monkeypatch.setattr(OpenIDConnectProvider, "fetch_profile", broken)
+    assert_error_page(callback(client, start(client, idp)), "invalid_userinfo")

@@ -12,7 +12,7 @@ from oauthkit import jose
 from oauthkit.login.crypto import decrypt
 from oauthkit.login.models import ProviderSession, UsedLogoutToken
 
-from .conftest import CLIENT_ID, IDP, query_of, set_login, sign_in
+from .conftest import CLIENT_ID, IDP, query_of, set_login, sign_in, start
 
 pytestmark = pytest.mark.django_db
 EVENT = {"http://schemas.openid.net/event/backchannel-logout": {}}
@@ -141,3 +141,32 @@ def test_logout_token_with_bad_signature_is_refused(client, idp):
 
 def test_missing_logout_token(idp):
     assert Client().post(BACKCHANNEL).status_code == 400
+
+
+def test_clearlogins_deletes_leftovers(client, idp):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from oauthkit.login.models import PendingLogin
+
+    sign_in(client, idp)  # one used pending request, one live session record
+    start(Client(), idp)  # one pending request still running
+    PendingLogin.objects.filter(used_at__isnull=False).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    UsedLogoutToken.objects.create(
+        provider="fake", jti="old", expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    ProviderSession.objects.create(
+        account=ProviderSession.objects.get().account, session_key="gone"
+    )
+    out = StringIO()
+    call_command("clearlogins", stdout=out)
+    assert "Deleted 1 pending sign-ins, 1 logout-token ids, 1 session records." in out.getvalue()
+    assert PendingLogin.objects.count() == 1
+    assert list(ProviderSession.objects.values_list("session_key", flat=True)) == [
+        client.session.session_key
+    ]

@@ -363,6 +363,11 @@ class Provider:
         """Whether the ID token's ``iss`` is one this provider may use (OIDC Core §3.1.3.7 2)."""
         return claims.get("iss") in self.expected_issuers(claims)
 
+    def complete_profile(self, profile: Profile, params: Any) -> Profile:
+        """Add what only the authorization response carries (Apple's ``user`` field) to the
+        profile; ``params`` are the callback's parameters. The default changes nothing."""
+        return profile
+
     def fetch_profile(
         self, http: ProviderHTTP, token_response: dict[str, Any], id_claims: dict[str, Any] | None
     ) -> Profile:
