@@ -7,11 +7,12 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from .._compat import URL_FIELD_HTTPS
 from .models import LinkedAccount, ProviderConfiguration
 
 
 class ProviderConfigurationForm(forms.ModelForm):
-    issuer = forms.URLField(label=_("issuer"), required=False, assume_scheme="https")
+    issuer = forms.URLField(label=_("issuer"), required=False, **URL_FIELD_HTTPS)
     client_secret = forms.CharField(
         label=_("client secret"),
         required=False,

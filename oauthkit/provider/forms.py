@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import django
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .._compat import URL_FIELD_HTTPS
 from .grants.base import client_grant_types
 from .models import Client
 from .scopes import known_scopes
@@ -107,13 +107,13 @@ class ClientAdminForm(forms.ModelForm):
         label=_label("logo_uri"),
         required=False,
         # Django 5.0+: a URL typed without a scheme is https, as Django 6 will assume.
-        **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
+        **URL_FIELD_HTTPS,
     )
     sector_identifier_uri = forms.URLField(
         label=_label("sector_identifier_uri"),
         required=False,
         help_text=Client._meta.get_field("sector_identifier_uri").help_text,
-        **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
+        **URL_FIELD_HTTPS,
     )
 
     post_logout_redirect_uris = LineListField(
@@ -129,7 +129,7 @@ class ClientAdminForm(forms.ModelForm):
         required=False,
         max_length=500,
         help_text=Client._meta.get_field("backchannel_logout_uri").help_text,
-        **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
+        **URL_FIELD_HTTPS,
     )
 
     class Meta:

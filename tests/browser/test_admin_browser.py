@@ -28,7 +28,8 @@ def test_superuser_adds_a_client_and_its_secret_works(page, shot, sign_in, live_
     heights = page.locator("#id_grant_types label, #id_scopes label").evaluate_all(
         "labels => labels.map(label => label.getBoundingClientRect().height)"
     )
-    assert heights and max(heights) < 30, heights
+    # One line is 20-32 px with the admin's padding (Django 5.2 / 4.2); a wrapped label is 40+.
+    assert heights and max(heights) < 38, heights
     shot(page, "add-form")
     page.get_by_role("button", name="Save", exact=True).click()
 

@@ -16,6 +16,7 @@ import django
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ..._compat import URL_FIELD_HTTPS
 from ..forms import LineListField, client_list_errors
 from ..grants.base import grant_registry
 from ..models import Client
@@ -52,7 +53,7 @@ class DeveloperClientForm(forms.ModelForm):
         label=_("Logo URL"),
         required=False,
         help_text=_("An https address of a square image; optional."),
-        **({"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}),
+        **URL_FIELD_HTTPS,
     )
     client_type = forms.ChoiceField(
         label=_("Application type"),
@@ -101,6 +102,20 @@ class DeveloperClientForm(forms.ModelForm):
             self.initial.setdefault(
                 "grant_types", [g for g in ("authorization_code", "refresh_token") if g in grants]
             )
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if django.VERSION < (5, 2):
+            # Django 5.2 ties a field's help and errors to its input (aria-describedby);
+            # before it, _form_fields.html renders them with the same ids, linked here.
+            for name in self.errors:
+                if name not in self.fields:
+                    continue
+                bound = self[name]
+                ids = [f"{bound.auto_id}_helptext"] if bound.help_text else []
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-describedby"] = " ".join([*ids, f"{bound.auto_id}_error"])
+                attrs["aria-invalid"] = "true"
 
     def clean(self):
         cleaned = super().clean()
