@@ -212,12 +212,11 @@ class OAuthkitSettings:
         return getattr(settings, "OAUTHKIT", {}) or {}
 
     def __getattr__(self, name: str) -> Any:
+        # Called only for a setting not read since the last reload: the value is then
+        # kept as an instance attribute, so later reads (hot paths read several per
+        # request) are plain attribute lookups that never come here.
         if name.startswith("_") or name not in self.defaults:
             raise AttributeError(f"Invalid oauthkit setting: {name!r}")
-        try:
-            return self._cached[name]
-        except KeyError:
-            pass
         value = self.user_settings.get(name, self.defaults[name])
         if name in MERGED_DICTS:
             unknown = set(value) - set(self.defaults[name])
@@ -227,9 +226,12 @@ class OAuthkitSettings:
         if name in IMPORT_STRINGS:
             value = _import(value)
         self._cached[name] = value
+        setattr(self, name, value)
         return value
 
     def reload(self) -> None:
+        for name in self._cached:
+            self.__dict__.pop(name, None)
         self._cached.clear()
         # Anything else built from settings (grant registry, key cache) listens for this.
         settings_reloaded.send(sender=self.__class__)
