@@ -123,6 +123,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sqlite-wal", action="store_true", help="SQLite in WAL mode (default: as the example)"
     )
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
+    parser.add_argument(
+        "--api-driver",
+        choices=["python", "wrk"],
+        default="python",
+        help="load driver of the API pings: Python threads (default) or wrk (benchmarks/wrk.py)",
+    )
     parser.add_argument("--statements", action="store_true", help="print each request's SQL")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
@@ -173,6 +179,29 @@ def interleave(args: argparse.Namespace, scenarios: list, port: int) -> list[dic
     return [totals[name].as_dict() for name, _, _ in scenarios]
 
 
+def interleave_wrk(args: argparse.Namespace, check: str, token: str, port: int) -> list[dict]:
+    """The two pings under wrk, in the same interleaved rounds as ``interleave``."""
+    from benchmarks import wrk
+
+    scenarios = [
+        (API_PING_OPEN, "/api/ping/open", None),
+        (api_ping_name(check), "/api/ping", token),
+    ]
+    totals: dict = {}
+    for round_ in range(args.rounds):
+        for name, path, bearer in scenarios[:: -1 if round_ % 2 else 1]:
+            result = wrk.run_wrk(
+                name,
+                path,
+                port=port,
+                concurrency=args.concurrency,
+                duration=args.duration / args.rounds,
+                token=bearer,
+            )
+            totals[name] = totals[name].merged(result) if name in totals else result
+    return [totals[name].as_dict() for name, _, _ in scenarios]
+
+
 def drive(args: argparse.Namespace, seed: dict, port: int) -> list[dict]:
     """The provider's four HTTP scenarios against the running server."""
     scenarios = [
@@ -191,11 +220,14 @@ def drive_api(args: argparse.Namespace, database, seed: dict, signing_key: str, 
     env = django_env(database.url, port, signing_key, redis_url=args.redis, revocation_check=check)
     with Gunicorn(env, port, workers=2, worker_class=args.worker_class) as server:
         token = load.access_token(seed, port)
-        scenarios = [
-            (API_PING_OPEN, load.api_get("/api/ping/open"), 1),
-            (api_ping_name(check), load.api_get("/api/ping", token), 1),
-        ]
-        results = interleave(args, scenarios, port)
+        if args.api_driver == "wrk":
+            results = interleave_wrk(args, check, token, port)
+        else:
+            scenarios = [
+                (API_PING_OPEN, load.api_get("/api/ping/open"), 1),
+                (api_ping_name(check), load.api_get("/api/ping", token), 1),
+            ]
+            results = interleave(args, scenarios, port)
     where = (
         f"the revocation list in Redis at {without_password(args.redis)}"
         if args.redis
@@ -208,6 +240,8 @@ def drive_api(args: argparse.Namespace, database, seed: dict, signing_key: str, 
         f"at most {args.requests} requests or {args.duration:g} s per scenario in "
         f"{args.rounds} interleaved round(s)"
     )
+    if args.api_driver == "wrk":
+        label += f" (driver: wrk, {args.duration:g} s per scenario, no request cap)"
     print(http_table(results, label=label))
     print(api_ratio_line(results, check), end="\n\n", flush=True)
     if server.problems.strip():
@@ -276,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.alg} key; the load driver runs on the same CPUs as the server.\n",
         flush=True,
     )
+    if args.api_driver == "wrk":
+        from benchmarks import wrk
+
+        if not wrk.available():
+            raise SystemExit("--api-driver wrk needs wrk on PATH (apt-get install wrk)")
     args.redis = args.redis_url if redis_answers(args.redis_url) else None
     if args.redis is None:
         print(
