@@ -26,6 +26,7 @@ from django.utils.functional import SimpleLazyObject
 
 from . import jose
 from .conf import oauthkit_settings
+from .provider.issuer import get_issuer
 from .revocation import is_revoked
 
 JWT_ACCESS_TOKEN_TYPE = "at+jwt"
@@ -33,10 +34,16 @@ JWT_ACCESS_TOKEN_TYPE = "at+jwt"
 #: Bearer tokens whose signature this process has checked (an API sees the same token
 #: on many requests); a token is verified again when its key changes or goes.
 verified_tokens = jose.VerifiedTokens()
+#: token -> (kid, the key object that verified it, expected issuer, expected audience,
+#: ValidatedToken): JWTs this process has validated, checked again only for time.
+_validated: dict[str, tuple] = {}
+_VALIDATED_MAX = 4096
 #: jti -> time.monotonic() until which this process trusts "not revoked" (cache check).
 _not_revoked_until: dict[str, float] = {}
 _NOT_REVOKED_MAX = 10_000
 _clock = time.monotonic
+#: The provider's key ring (local mode), imported on first use.
+_key_ring = None
 
 
 class InvalidToken(Exception):
@@ -103,6 +110,20 @@ class ValidatedToken:
     user_id: Any = None
     has_user: bool = True
 
+    def copy(self) -> ValidatedToken:
+        """An independent copy: its claims and audience can change without touching this."""
+        return ValidatedToken(
+            claims=dict(self.claims),
+            scopes=self.scopes,
+            client_id=self.client_id,
+            subject=self.subject,
+            jti=self.jti,
+            expires_at=self.expires_at,
+            audience=[*self.audience],
+            user_id=self.user_id,
+            has_user=self.has_user,
+        )
+
     def has_scopes(self, required) -> bool:
         return set(required) <= self.scopes
 
@@ -121,8 +142,6 @@ def expected_issuer(request: HttpRequest | None = None) -> str:
     conf = settings_()
     if conf["MODE"] == "remote":
         return conf["ISSUER"].rstrip("/")
-    from .provider.issuer import get_issuer
-
     return get_issuer(request)
 
 
@@ -153,20 +172,36 @@ def validate_bearer_token(token: str, request: HttpRequest | None = None) -> Val
 
 
 def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
-    """Signature (allowed asymmetric algs only), typ at+jwt, iss, aud, exp/nbf (RFC 9068 §4)."""
+    """Signature (allowed asymmetric algs only), typ at+jwt, iss, aud, exp/nbf (RFC 9068 §4).
+
+    A token this process has validated before is looked up in ``_validated``: when the
+    key that verified it is still the same key object, and the expected issuer and
+    audience are unchanged, only its time claims are checked again (then revocation, by
+    the caller). Anything else validates it afresh.
+    """
+    issuer = expected_issuer(request)
+    audience = expected_audience(request, issuer=issuer)
+    leeway = int(settings_()["LEEWAY"].total_seconds())
+    known = _validated.get(token)
+    if known is not None:
+        kid, key, known_issuer, known_audience, validated = known
+        if (
+            known_issuer == issuer
+            and known_audience == audience
+            and _current_key(_keys(kid, remote), kid) is key
+        ):
+            try:
+                jose.check_time_claims(validated.claims, leeway=leeway)
+            except jose.JOSEError as exc:
+                raise InvalidToken(str(exc)) from exc
+            # A copy: a view may change request.auth without changing the memo.
+            return validated.copy()
     try:
         kid = verified_tokens.header(token).get("kid")
         if kid is not None and not isinstance(kid, str):
             # Checked before any key lookup: an unhashable kid would be a 500 there.
             raise jose.JOSEError("Malformed key ID.")
-        if remote:
-            from ._remote import jwks_keys
-
-            keys = jwks_keys(kid)
-        else:
-            from .provider.keys import key_ring
-
-            keys = key_ring.verification_keys(kid)
+        keys = _keys(kid, remote)
         _, claims = jose.verify(
             token,
             keys,
@@ -174,22 +209,20 @@ def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
             typ=JWT_ACCESS_TOKEN_TYPE,
             verified=verified_tokens,
         )
-        leeway = int(settings_()["LEEWAY"].total_seconds())
         jose.check_time_claims(claims, leeway=leeway)
     except jose.JOSEError as exc:
         raise InvalidToken(str(exc)) from exc
-    issuer = expected_issuer(request)
     if claims.get("iss") != issuer:
         raise InvalidToken("The token was issued by another issuer.")
-    audience = claims.get("aud")
-    audiences = [audience] if isinstance(audience, str) else list(audience or [])
-    if expected_audience(request, issuer=issuer) not in audiences:
+    aud = claims.get("aud")
+    audiences = [aud] if isinstance(aud, str) else list(aud or [])
+    if audience not in audiences:
         raise InvalidToken("The token is meant for another audience.")
     client_id = claims.get("client_id")
     if not isinstance(client_id, str) or not isinstance(claims.get("jti"), str):
         raise InvalidToken("The token lacks client_id or jti.")
     subject = claims.get("sub")
-    return ValidatedToken(
+    validated = ValidatedToken(
         claims=claims,
         scopes=frozenset(str(claims.get("scope", "")).split()),
         client_id=client_id,
@@ -200,6 +233,35 @@ def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
         # RFC 9068 §2.2: a client-credentials token's sub is the client_id.
         has_user=subject is not None and subject != client_id,
     )
+    if len(_validated) >= _VALIDATED_MAX:
+        _validated.clear()
+    _validated[token] = (
+        kid,
+        _current_key(keys, kid),
+        issuer,
+        audience,
+        validated.copy(),
+    )
+    return validated
+
+
+def _keys(kid: str | None, remote: bool) -> dict:
+    if remote:
+        from ._remote import jwks_keys
+
+        return jwks_keys(kid)
+    global _key_ring
+    if _key_ring is None:
+        # Imported on first use: in remote mode the provider app need not be installed.
+        from .provider.keys import key_ring as _key_ring
+    return _key_ring.verification_keys(kid)
+
+
+def _current_key(keys: dict, kid: str | None):
+    # As jose.verify picks it: by kid, or the only key when the token names none.
+    if kid:
+        return keys.get(kid)
+    return next(iter(keys.values())) if len(keys) == 1 else None
 
 
 def check_revocation(validated: ValidatedToken, token: str, *, remote: bool) -> None:
@@ -244,6 +306,7 @@ def _check_revocation_list(jti: str) -> None:
 def clear_process_caches() -> None:
     """Forget verified signatures and "not revoked" answers (tests; after a key leak)."""
     verified_tokens.clear()
+    _validated.clear()
     _not_revoked_until.clear()
 
 
