@@ -116,27 +116,12 @@ def verify(
     *,
     algs: tuple[str, ...],
     typ: str | None = None,
-    verified: VerifiedTokens | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify a compact JWS against the key named by its ``kid``; return (header, claims).
 
     ``keys`` maps kid to public or private key. The algorithm must be in ``algs`` and
     fit the key's type (no ``none``, no HMAC with a public key).
-
-    ``verified`` is an optional memo of tokens whose signature this process has already
-    checked, with the key object that checked it: a token seen again with that very key
-    skips parsing and the signature computation; the algorithm and type checks still run
-    (the caller checks the claims every time). A replaced or retired key is another
-    object (or gone), so its tokens are verified afresh.
     """
-    if verified is not None:
-        hit = verified.get(token)
-        if hit is not None:
-            header, key, claims = hit
-            kid = header.get("kid")
-            if (keys.get(kid) if kid else _only(keys)) is key:
-                _check_header(header, key, algs, typ)
-                return header, dict(claims)
     if not isinstance(token, str) or token.count(".") != 2:
         raise JOSEError("Not a compact JWS.")
     header_b64, payload_b64, signature_b64 = token.split(".")
@@ -163,8 +148,6 @@ def verify(
         raise JOSEError("Invalid signature.") from exc
     if not isinstance(claims, dict):
         raise JOSEError("Claims are not a JSON object.")
-    if verified is not None:
-        verified.add(token, header, key, dict(claims))
     return header, claims
 
 
@@ -180,37 +163,6 @@ def _check_header(
     # RFC 7797 (unencoded payloads) is such an extension.
     if "crit" in header or "b64" in header:
         raise JOSEError("Unsupported header parameter.")
-
-
-class VerifiedTokens:
-    """A bounded, per-process memo of verified tokens: token -> (header, the key object
-    that verified it, claims).
-
-    For hot paths that see the same token on many requests (an API's bearer tokens).
-    Thread-safe enough by design: a lost update only costs one more verification.
-    """
-
-    def __init__(self, max_size: int = 4096):
-        self.max_size = max_size
-        self._entries: dict[str, tuple[dict[str, Any], jwk.JWK, dict[str, Any]]] = {}
-
-    def get(self, token: str) -> tuple[dict[str, Any], jwk.JWK, dict[str, Any]] | None:
-        return self._entries.get(token)
-
-    def header(self, token: str) -> dict[str, Any]:
-        """The token's header from the memo, else parsed (unverified) from the token."""
-        hit = self._entries.get(token)
-        return hit[0] if hit is not None else unverified_header(token)
-
-    def add(self, token: str, header: dict[str, Any], key: jwk.JWK, claims: dict) -> None:
-        if len(self._entries) >= self.max_size:
-            # Dropping everything is simpler than an LRU and costs one verification per
-            # live token; a working set larger than max_size only loses the memo.
-            self._entries = {}
-        self._entries[token] = (header, key, claims)
-
-    def clear(self) -> None:
-        self._entries = {}
 
 
 def check_time_claims(

@@ -31,9 +31,6 @@ from .revocation import is_revoked
 
 JWT_ACCESS_TOKEN_TYPE = "at+jwt"
 
-#: Bearer tokens whose signature this process has checked (an API sees the same token
-#: on many requests); a token is verified again when its key changes or goes.
-verified_tokens = jose.VerifiedTokens()
 #: token -> (kid, the key object that verified it, expected issuer, expected audience,
 #: ValidatedToken): JWTs this process has validated, checked again only for time.
 _validated: dict[str, tuple] = {}
@@ -197,7 +194,7 @@ def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
             # A copy: a view may change request.auth without changing the memo.
             return validated.copy()
     try:
-        kid = verified_tokens.header(token).get("kid")
+        kid = jose.unverified_header(token).get("kid")
         if kid is not None and not isinstance(kid, str):
             # Checked before any key lookup: an unhashable kid would be a 500 there.
             raise jose.JOSEError("Malformed key ID.")
@@ -207,7 +204,6 @@ def validate_jwt(token: str, request, *, remote: bool) -> ValidatedToken:
             keys,
             algs=jose.SUPPORTED_ALGORITHMS,
             typ=JWT_ACCESS_TOKEN_TYPE,
-            verified=verified_tokens,
         )
         jose.check_time_claims(claims, leeway=leeway)
     except jose.JOSEError as exc:
@@ -305,7 +301,6 @@ def _check_revocation_list(jti: str) -> None:
 
 def clear_process_caches() -> None:
     """Forget verified signatures and "not revoked" answers (tests; after a key leak)."""
-    verified_tokens.clear()
     _validated.clear()
     _not_revoked_until.clear()
 

@@ -67,3 +67,17 @@ def test_many_tokens_stay_valid_when_the_memo_is_full(client, user, oauth_client
     for token in tokens + tokens:
         assert client.get(ECHO, **bearer(token)).status_code == 200
     assert len(resource._validated) <= 2
+
+
+def test_a_seen_token_costs_no_second_signature_check(client, user, oauth_client, monkeypatch):
+    from jwcrypto import jws
+
+    checks = []
+    real = jws.JWSCore.verify
+    monkeypatch.setattr(
+        jws.JWSCore, "verify", lambda self, sig: checks.append(1) or real(self, sig)
+    )
+    token = user_token(client, user, oauth_client)
+    for _ in range(3):
+        assert client.get(ECHO, **bearer(token)).status_code == 200
+    assert len(checks) == 1
