@@ -16,6 +16,9 @@ refresh_token_reused = Signal()
 #: An authorization code was redeemed twice; its tokens were revoked:
 #: ``client``, ``user``, ``grant_id``, ``request``.
 authorization_code_reused = Signal()
+#: A device code was redeemed twice; its tokens were revoked:
+#: ``client``, ``user``, ``grant_id``, ``request``.
+device_code_reused = Signal()
 #: A user answered the consent page: ``client``, ``user``, ``scopes``, ``request``.
 consent_granted = Signal()
 consent_denied = Signal()

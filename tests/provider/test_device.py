@@ -27,6 +27,7 @@ from tests.provider._device import (
     poll,
     start,
     the_authorization,
+    token_request,
 )
 from tests.provider.test_query_counts import TRANSACTION_CONTROL, data_queries_at_most
 
@@ -349,6 +350,21 @@ def test_device_code_is_single_use(client, user, app):
     body2 = assert_oauth_error(poll(client, app, body["device_code"]), "invalid_grant")
     assert "already been used" in body2["error_description"]
     assert AccessToken.objects.count() == 1
+
+
+def test_a_second_redemption_revokes_the_tokens_of_the_first(client, user, app):
+    # As for authorization codes (RFC 6749 §4.1.2): the code may have been stolen.
+    body = start(client, app)
+    answer(client, user, body["user_code"])
+    tokens = poll(client, app, body["device_code"]).json()
+
+    assert_oauth_error(poll(client, app, body["device_code"]), "invalid_grant")
+
+    assert AccessToken.objects.count() == 1
+    assert not AccessToken.objects.active().exists()
+    assert not RefreshToken.objects.filter(revoked_at__isnull=True).exists()
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert_oauth_error(token_request(client, app, refresh), "invalid_grant")
 
 
 def test_another_clients_device_code_is_invalid_grant(client, user, app):

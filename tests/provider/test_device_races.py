@@ -23,8 +23,11 @@ def test_approved_device_code_polled_twice_at_once_gives_tokens_once(client, use
     if loser.status_code == 503:
         # SQLite before Django 5.1 (no IMMEDIATE transactions) refuses the second writer.
         assert loser.json()["error"] == "temporarily_unavailable"
+        assert AccessToken.objects.active().count() == 1
     else:
         assert loser.json()["error"] == "invalid_grant"
+        # Like a replay: the second redemption revokes what the first got.
+        assert not AccessToken.objects.active().exists()
     assert AccessToken.objects.count() == 1
     assert DeviceAuthorization.objects.get().used_at is not None
 

@@ -19,6 +19,7 @@ from tests.helpers import (
     query_of,
     redeem,
 )
+from tests.provider._device import answer, device_app, poll, start
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,7 @@ SIGNALS = {
     "token_revoked": signals.token_revoked,
     "refresh_token_reused": signals.refresh_token_reused,
     "authorization_code_reused": signals.authorization_code_reused,
+    "device_code_reused": signals.device_code_reused,
     "consent_granted": signals.consent_granted,
     "consent_denied": signals.consent_denied,
 }
@@ -223,6 +225,22 @@ def test_authorization_code_reuse_is_reported_and_its_tokens_revoked(
     revoked = recorder.one("token_revoked")
     assert revoked["reason"] == "authorization_code_reused"
     assert revoked["count"] == 2
+
+
+def test_device_code_reuse_is_reported_and_its_tokens_revoked(client, user, recorder):
+    app = device_app()
+    body = start(client, app)
+    answer(client, user, body["user_code"])
+    assert poll(client, app, body["device_code"]).status_code == 200
+    recorder.clear()
+
+    assert_oauth_error(poll(client, app, body["device_code"]), "invalid_grant")
+
+    reused = recorder.one("device_code_reused")
+    grant_id = AccessToken.objects.get().grant_id
+    assert (reused["client"], reused["user"], reused["grant_id"]) == (app, user, grant_id)
+    revoked = recorder.one("token_revoked")
+    assert (revoked["reason"], revoked["count"]) == ("device_code_reused", 2)
 
 
 # --- consent ---------------------------------------------------------------------------------

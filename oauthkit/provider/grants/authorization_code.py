@@ -17,6 +17,7 @@ from .base import Grant
 class AuthorizationCodeGrant(Grant):
     grant_type = "authorization_code"
     reuse_signal = signals.authorization_code_reused
+    credential = "authorization_code"
 
     def handle(self) -> TokenResponse:
         code = self.load_code()

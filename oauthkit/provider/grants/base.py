@@ -33,6 +33,8 @@ class Grant:
     allows_public_clients: ClassVar[bool] = True
     #: Sent when a single-use credential of this grant is presented again.
     reuse_signal: ClassVar[Signal | None] = None
+    #: That credential's name in logs; the ``token_revoked`` reason is it + "_reused".
+    credential: ClassVar[str] = ""
 
     #: Set by ``handle`` to the code or refresh token that was presented again.
     replayed = None
@@ -69,9 +71,9 @@ class Grant:
             client=self.client,
             user=record.user,
             grant_id=record.grant_id,
-            what=self.grant_type.replace("_", " "),
+            what=self.credential.replace("_", " "),
         )
-        revoke_grant(self.client, record.grant_id, reason=f"{self.grant_type}_reused")
+        revoke_grant(self.client, record.grant_id, reason=f"{self.credential}_reused")
 
     def issue(
         self,

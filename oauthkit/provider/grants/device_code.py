@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db.models import F
 from django.utils import timezone
 
+from .. import signals
 from ..device import DEVICE_CODE_GRANT_TYPE
 from ..errors import (
     AccessDenied,
@@ -38,6 +39,8 @@ SLOW_DOWN_STEP = 5
 
 class DeviceCodeGrant(Grant):
     grant_type = DEVICE_CODE_GRANT_TYPE
+    reuse_signal = signals.device_code_reused
+    credential = "device_code"
 
     #: The pending authorization this request polled, and whether it was too fast.
     polled: DeviceAuthorization | None = None
@@ -75,6 +78,9 @@ class DeviceCodeGrant(Grant):
         if authorization is None or authorization.client_id != self.client.pk:
             raise InvalidGrant("The device code is invalid.")
         if authorization.used_at is not None:
+            # As for authorization codes (RFC 6749 §4.1.2, RFC 9700 §4.2.4): a second
+            # redemption may be a stolen code, so the tokens of the first are revoked.
+            self.replayed = authorization
             raise InvalidGrant("The device code has already been used.")
         if authorization.is_expired:
             raise ExpiredToken("The device code has expired; start again.")
@@ -111,6 +117,8 @@ class DeviceCodeGrant(Grant):
             pk=authorization.pk, status=Status.APPROVED, used_at__isnull=True
         ).update(used_at=timezone.now())
         if not used:
+            # A racing poll redeemed it first: the same answer as a replay.
+            self.replayed = authorization
             raise InvalidGrant("The device code has already been used.")
 
     def on_failure(self, error: Exception) -> None:

@@ -16,6 +16,7 @@ from .base import Grant
 class RefreshTokenGrant(Grant):
     grant_type = "refresh_token"
     reuse_signal = signals.refresh_token_reused
+    credential = "refresh_token"
 
     def handle(self) -> TokenResponse:
         token = self.load_token()
