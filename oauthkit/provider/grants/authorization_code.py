@@ -5,11 +5,10 @@ from __future__ import annotations
 from django.utils import timezone
 
 from .. import signals
-from ..errors import InvalidGrant, InvalidRequest, InvalidTarget
+from ..errors import InvalidGrant, InvalidRequest
 from ..hashing import hash_secret
 from ..models import AuthorizationCode
 from ..pkce import verify_pkce
-from ..resources import check_resource
 from ..tokens import TokenResponse
 from .base import Grant
 
@@ -25,7 +24,7 @@ class AuthorizationCodeGrant(Grant):
         verify_pkce(
             self.params.get("code_verifier"), code.code_challenge, code.code_challenge_method
         )
-        audience = self.audience(code)
+        audience = self.audience_of(code.resource, "authorization request")
         self.consume(code)
         return self.issue_tokens(code, audience)
 
@@ -54,17 +53,6 @@ class AuthorizationCodeGrant(Grant):
             raise InvalidGrant("redirect_uri is required.")
         if sent is not None and sent != code.redirect_uri:
             raise InvalidGrant("redirect_uri does not match the authorization request.")
-
-    def audience(self, code: AuthorizationCode) -> str | None:
-        """The resource of the tokens: the one named at the authorization endpoint, which the
-        token request may repeat or omit, else one named here (RFC 8707 §2)."""
-        requested = self.requested_resource()
-        if not code.resource:
-            return requested
-        if requested is not None and requested != code.resource:
-            raise InvalidTarget("resource differs from the one of the authorization request.")
-        # Checked again: the client's allowed resources may have changed since.
-        return check_resource(self.client, code.resource, issuer=self.issuer)
 
     def consume(self, code: AuthorizationCode) -> None:
         """Mark the code used with a conditional UPDATE, so two racing requests cannot both win."""

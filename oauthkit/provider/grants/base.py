@@ -10,11 +10,12 @@ from django.dispatch import Signal
 from django.http import HttpRequest, QueryDict
 
 from ...conf import oauthkit_settings, settings_reloaded
+from ..errors import InvalidTarget
 from ..events import reuse_detected, revoke_grant, token_issued
 from ..id_tokens import issue_id_token
 from ..logout import record_id_token
 from ..models import Client
-from ..resources import requested_resource
+from ..resources import check_resource, requested_resource
 from ..tokens import TokenResponse, issue_access_token, issue_refresh_token
 
 
@@ -57,6 +58,18 @@ class Grant:
     def requested_resource(self) -> str | None:
         """The request's ``resource``, checked against this client (RFC 8707 §2), or None."""
         return requested_resource(self.params, self.client, issuer=self.issuer)
+
+    def audience_of(self, named: str, first_request: str) -> str | None:
+        """The resource of tokens redeemed from an earlier request (an authorization or device
+        request): ``named`` there, which this request may repeat or omit, else one named here
+        (RFC 8707 §2)."""
+        requested = self.requested_resource()
+        if not named:
+            return requested
+        if requested is not None and requested != named:
+            raise InvalidTarget(f"resource differs from the one of the {first_request}.")
+        # Checked again: the client's allowed resources may have changed since.
+        return check_resource(self.client, named, issuer=self.issuer)
 
     def on_failure(self, error: Exception) -> None:
         """Security writes that must persist although ``handle`` failed: a replayed

@@ -22,12 +22,10 @@ from ..errors import (
     ExpiredToken,
     InvalidGrant,
     InvalidRequest,
-    InvalidTarget,
     SlowDown,
 )
 from ..hashing import hash_secret
 from ..models import DeviceAuthorization
-from ..resources import check_resource
 from ..tokens import TokenResponse
 from .base import Grant
 
@@ -51,7 +49,7 @@ class DeviceCodeGrant(Grant):
         self.check_decided(authorization)
         if not authorization.user.is_active:
             raise InvalidGrant("The user of this device code is inactive.")
-        audience = self.audience(authorization)
+        audience = self.audience_of(authorization.resource, "device request")
         self.consume(authorization)
         with_refresh = self.client.allows_grant_type("refresh_token")
         return self.issue(
@@ -99,17 +97,6 @@ class DeviceCodeGrant(Grant):
             self.too_fast = True
             raise SlowDown(f"Poll at most every {authorization.interval + SLOW_DOWN_STEP} seconds.")
         raise AuthorizationPending("The user has not answered yet.")
-
-    def audience(self, authorization: DeviceAuthorization) -> str | None:
-        """The resource named in the device request, which this request may repeat or
-        omit, else one named here (RFC 8707 §2), as in the authorization code grant."""
-        requested = self.requested_resource()
-        if not authorization.resource:
-            return requested
-        if requested is not None and requested != authorization.resource:
-            raise InvalidTarget("resource differs from the one of the device request.")
-        # Checked again: the client's allowed resources may have changed since.
-        return check_resource(self.client, authorization.resource, issuer=self.issuer)
 
     def consume(self, authorization: DeviceAuthorization) -> None:
         """Mark the code used with a conditional UPDATE, so two racing polls cannot both win."""
