@@ -68,6 +68,14 @@ def inprocess_table(result: dict[str, Any], *, statements: bool = False) -> str:
     text = [title, table(["scenario", "queries", "CPU ms", "median", "target", "result"], rows)]
     if result.get("revocation_cache"):
         text.append(f"The cache check reads the revocation list in {result['revocation_cache']}.")
+    machine = result.get("machine")
+    if machine:
+        text.append(
+            f"This machine: one PBKDF2 password check ({machine['pbkdf2_iterations']:,} "
+            f"iterations, Django's default) takes {machine['pbkdf2_ms']:.0f} ms of CPU (issue 2's "
+            f"machine: about 200 ms); one {result['signing_alg']} signature "
+            f"{machine['signature_ms']:.2f} ms."
+        )
     if statements:
         for row in result["rows"]:
             text.append(f"\n{row['name']}:")
