@@ -23,6 +23,8 @@ class LoginError(Exception):
         self.description = str(description or self.default_description)
         if code:
             self.code = code
+        #: Authentication parameters the retry link repeats (``max_age`` of a step-up).
+        self.retry_params: dict[str, str] = {}
         super().__init__(self.description)
 
 
@@ -31,6 +33,26 @@ class ProviderError(LoginError):
 
     code = "provider_error"
     default_description = _("The provider refused the request.")
+
+    @classmethod
+    def from_response(cls, error: str, description: str | None) -> ProviderError:
+        """The error of an authorization response (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
+
+        The answers to ``prompt=none`` get our own words: the provider's are often
+        technical, and the person needs to know that signing in there is the way on.
+        """
+        return cls(PROMPT_NONE_ERRORS.get(error) or description or None, code=error)
+
+
+#: OIDC Core §3.1.2.6: what a provider answers when ``prompt=none`` cannot be honoured.
+PROMPT_NONE_ERRORS = {
+    "login_required": _("You are not signed in at the provider. Sign in there to continue."),
+    "interaction_required": _("The provider needs you to take part in signing in. Try again."),
+    "consent_required": _("The provider needs your consent before signing you in here."),
+    "account_selection_required": _(
+        "The provider needs you to choose an account before signing you in here."
+    ),
+}
 
 
 class ProviderUnavailable(LoginError):
@@ -60,6 +82,25 @@ class InvalidIDToken(LoginError):
 
     code = "invalid_id_token"
     default_description = _("The provider's identity token is not valid.")
+
+
+class AuthenticationTooOld(LoginError):
+    """The provider's last authentication of the person (``auth_time``) is older than the
+    ``max_age`` the sign-in asked for (OIDC Core §3.1.2.1, §3.1.3.7 step 13)."""
+
+    code = "auth_too_old"
+    default_description = _(
+        "The provider did not confirm a recent sign-in, which this step needs. Sign in again."
+    )
+    status = 403
+
+
+class InvalidAuthParameter(LoginError):
+    """A start-login request with a ``prompt``, ``max_age`` ... value that is not allowed;
+    ``code`` is ``invalid_<parameter>``."""
+
+    code = "invalid_auth_parameter"
+    default_description = _("This sign-in link has a parameter that is not allowed.")
 
 
 class InvalidUserInfo(LoginError):

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -23,7 +24,10 @@ from django.utils.translation import gettext as _
 
 from oauthkit.conf import oauthkit_settings
 
+from .auth_params import AUTH_PARAMS, parse_max_age
+from .auth_params import parse as parse_auth_params
 from .errors import (
+    ConfigurationError,
     InvalidState,
     InvalidUserInfo,
     IssuerMismatch,
@@ -69,16 +73,24 @@ def begin(
     *,
     purpose: str = PendingLogin.Purpose.LOGIN,
     next_url: str = "",
+    auth_params: Mapping[str, str] | None = None,
     http: ProviderHTTP | None = None,
 ) -> str:
-    """Create the pending request and return the provider's authorization URL."""
+    """Create the pending request and return the provider's authorization URL.
+
+    ``auth_params``: ``prompt``, ``max_age``, ``login_hint``, ``ui_locales``,
+    ``acr_values`` for this sign-in (OIDC Core §3.1.2.1), checked here
+    (:class:`~.errors.InvalidAuthParameter`); they win over the provider's configured
+    extras. The ``max_age`` sent is remembered and checked against ``auth_time``.
+    """
+    requested = _checked_auth_params(auth_params or {})
     http = http or ProviderHTTP()
     metadata = provider.metadata(http)
     state = secrets.token_urlsafe(32)
     now = timezone.now()
     # Expired requests are useless; dropping them here needs no cron job.
     PendingLogin.objects.filter(expires_at__lt=now).delete()
-    pending = PendingLogin.objects.create(
+    pending = PendingLogin(
         state_hash=_sha256(state),
         browser_hash=_sha256(_browser_secret(request, create=True)),
         provider=provider.slug,
@@ -94,8 +106,43 @@ def begin(
         expires_at=now + oauthkit_settings.LOGIN["PENDING_LIFETIME"],
     )
     pending.state = state
+    pending.auth_params = requested
     params = provider.authorization_params(request, pending)
+    pending.max_age = _sent_max_age(provider, params)
+    pending.save(force_insert=True)
     return _with_query(metadata["authorization_endpoint"], params)
+
+
+def _checked_auth_params(given: Mapping[str, str]) -> dict[str, str]:
+    unknown = set(given) - set(AUTH_PARAMS)
+    if unknown:
+        # A programming error of the caller, not a bad request.
+        raise ValueError(f"Unknown authentication parameters: {', '.join(sorted(unknown))}")
+    return parse_auth_params(
+        {name: [str(value)] for name, value in given.items() if value is not None}
+    )
+
+
+def _sent_max_age(provider: Provider, params: Mapping[str, Any]) -> int | None:
+    """The max_age the request carries (the sign-in's or a configured one), when an ID
+    token will answer it; the callback then requires a recent enough ``auth_time``."""
+    if provider.kind != "oidc" or params.get("max_age") in (None, ""):
+        return None
+    try:
+        return parse_max_age(params["max_age"])
+    except ValueError:
+        raise ConfigurationError(
+            f"Provider {provider.slug!r}: max_age must be a non-negative integer."
+        ) from None
+
+
+def retry_params(pending: PendingLogin) -> dict[str, str]:
+    """What a "Try again" link repeats of this sign-in: the step-up's ``max_age``.
+
+    ``prompt`` is not repeated: after a ``prompt=none`` answer (``login_required`` ...)
+    the retry is the interactive sign-in the person now needs.
+    """
+    return {"max_age": str(pending.max_age)} if pending.max_age is not None else {}
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:
@@ -157,8 +204,9 @@ def finish(
         check_response_issuer(provider, pending, params, http)
         if params.get("error"):
             # RFC 6749 §4.1.2.1: access_denied, invalid_scope ...; codes are ASCII tokens.
+            # OIDC Core §3.1.2.6: prompt=none answers (login_required ...) get clear words.
             error = params["error"][:64]
-            raise ProviderError(params.get("error_description", "")[:300] or None, code=error)
+            raise ProviderError.from_response(error, params.get("error_description", "")[:300])
         code = params.get("code")
         if not code:
             raise ProviderError(
@@ -172,6 +220,7 @@ def finish(
                 token_response.get("id_token"),
                 nonce=pending.nonce,
                 access_token=token_response.get("access_token"),
+                max_age=pending.max_age,
                 http=http,
             )
         try:
@@ -183,6 +232,7 @@ def finish(
             raise InvalidUserInfo() from exc
     except LoginError as exc:
         exc.next_url = pending.next_url
+        exc.retry_params = retry_params(pending)
         raise
     return SignInResult(provider, pending, profile, token_response, id_claims)
 

@@ -20,7 +20,7 @@ from oauthkit import jose
 from oauthkit.conf import oauthkit_settings
 
 from .discovery import signing_keys
-from .errors import InvalidIDToken
+from .errors import AuthenticationTooOld, InvalidIDToken
 from .http import ProviderHTTP
 from .providers.base import Provider
 
@@ -86,10 +86,33 @@ def check_times(claims: dict[str, Any], *, now: float | None = None) -> None:
     except jose.JOSEError as exc:
         raise InvalidIDToken(_("The identity token has expired."), code="expired") from exc
     iat = claims.get("iat")
-    # A finite JSON number (bool is an int in Python; NaN never compares).
-    is_number = isinstance(iat, int | float) and not isinstance(iat, bool) and math.isfinite(iat)
-    if not is_number or iat > now + leeway:
+    if not is_numeric_date(iat) or iat > now + leeway:
         raise InvalidIDToken(_("The identity token's issue time is not valid."), code="iat")
+
+
+def is_numeric_date(value: Any) -> bool:
+    """A JWT NumericDate (RFC 7519 §2): a finite JSON number, not a boolean (bool is an
+    int in Python) nor NaN (which never compares)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_auth_time(claims: dict[str, Any], max_age: int, *, now: float | None = None) -> None:
+    """The person authenticated at most ``max_age`` seconds ago (plus ``LEEWAY``).
+
+    OIDC Core §3.1.2.1: ``auth_time`` is REQUIRED when ``max_age`` was requested;
+    §3.1.3.7 step 13: the client checks it, since a provider may ignore ``max_age``.
+    """
+    leeway = int(oauthkit_settings.LOGIN["LEEWAY"].total_seconds())
+    now = time.time() if now is None else now
+    auth_time = claims.get("auth_time")
+    if auth_time is None:
+        raise InvalidIDToken(
+            _("The provider did not say when you last signed in there."), code="auth_time_missing"
+        )
+    if not is_numeric_date(auth_time) or auth_time > now + leeway:
+        raise InvalidIDToken(_("The identity token's sign-in time is not valid."), code="auth_time")
+    if now - auth_time > max_age + leeway:
+        raise AuthenticationTooOld()
 
 
 def token_hash(value: str, alg: str) -> str:
@@ -107,9 +130,13 @@ def validate_id_token(
     *,
     nonce: str,
     access_token: str | None = None,
+    max_age: int | None = None,
     http: ProviderHTTP | None = None,
 ) -> dict[str, Any]:
-    """All of OIDC Core §3.1.3.7 for a code-flow ID token; the validated claims."""
+    """All of OIDC Core §3.1.3.7 for a code-flow ID token; the validated claims.
+
+    ``max_age``: the one the authorization request carried, checked against ``auth_time``.
+    """
     if not isinstance(token, str) or not token:
         raise InvalidIDToken(_("The provider sent no identity token."), code="missing")
     header, claims = verify_signed_token(provider, token, http=http)
@@ -130,4 +157,6 @@ def validate_id_token(
             raise InvalidIDToken(
                 _("The identity token does not match the access token."), code="at_hash"
             )
+    if max_age is not None:
+        check_auth_time(claims, max_age)
     return claims

@@ -100,12 +100,16 @@ class PendingLogin(models.Model):
     redirect_uri = models.TextField()
     expected_issuer = models.TextField(blank=True)
     next_url = models.TextField(blank=True)
+    # The max_age sent (OIDC Core §3.1.2.1): the ID token's auth_time is checked against it.
+    max_age = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
     # Only read by the provider's authorization_params (providers.base.PendingLike).
     state: str = ""
+    #: The checked per-request parameters (prompt, max_age ...; see auth_params.py).
+    auth_params: dict[str, str] = {}  # assigned per instance, never mutated
 
     def __str__(self) -> str:
         return f"{self.provider} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -36,7 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from oauthkit.conf import oauthkit_settings
 from oauthkit.provider.endpoints.authorize import protect_page
 
-from . import accounts, flow, logout, signals
+from . import accounts, auth_params, flow, logout, signals
 from .adapter import get_adapter
 from .errors import LoginError
 from .models import LinkedAccount, PendingLogin
@@ -68,16 +67,21 @@ def default_redirect() -> str:
 
 
 def error_page(
-    request: HttpRequest, error: LoginError, provider_slug: str | None = None, next_url: str = ""
+    request: HttpRequest,
+    error: LoginError,
+    provider_slug: str | None = None,
+    next_url: str = "",
+    retry_params: dict[str, str] | None = None,
 ) -> HttpResponse:
-    """The error page: what went wrong in words, and a link to try again."""
+    """The error page: what went wrong in words, and a link to try again.
+
+    The link keeps ``next`` and ``retry_params`` (a step-up's ``max_age``).
+    """
     # The code only: descriptions may quote the provider, and nothing here is a secret.
     logger.info("Sign-in with %s failed: %s", provider_slug or "-", error.code)
     retry_url = ""
     if provider_slug:
-        retry_url = reverse("oauthkit_login:login", args=[provider_slug])
-        if next_url:
-            retry_url += "?" + urlencode({"next": next_url})
+        retry_url = auth_params.login_url(provider_slug, next_url, **(retry_params or {}))
     response = render(
         request,
         oauthkit_settings.LOGIN["ERROR_TEMPLATE"],
@@ -92,6 +96,10 @@ class ProviderLoginView(View):
 
     GET only shows a "Continue" page (unless LOGIN["LOGIN_ON_GET"]): a link on another site
     must not start a sign-in, which with a provider session would sign the visitor in unasked.
+
+    Beside ``next``, the request may carry ``prompt``, ``max_age``, ``login_hint``,
+    ``ui_locales`` and ``acr_values`` (OIDC Core §3.1.2.1; checked in ``auth_params``).
+    The "Continue" page posts to its own URL, so a link's parameters come along.
     """
 
     purpose = PendingLogin.Purpose.LOGIN
@@ -102,7 +110,12 @@ class ProviderLoginView(View):
         next_url = safe_next(request, request.GET.get("next"))
         if oauthkit_settings.LOGIN["LOGIN_ON_GET"]:
             return self.start(request, prov, next_url)
-        context = {"provider": prov, "next": next_url}
+        try:
+            # A bad link is refused now, not after the person pressed "Continue".
+            params = auth_params.from_request(request)
+        except LoginError as exc:
+            return error_page(request, exc, prov.slug, next_url)
+        context = {"provider": prov, "next": next_url, "auth_params": params}
         return protect_page(render(request, self.template_name, context))
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
@@ -112,7 +125,10 @@ class ProviderLoginView(View):
     def start(self, request: HttpRequest, prov: Provider, next_url: str) -> HttpResponse:
         provider = prov.slug
         try:
-            url = flow.begin(request, prov, purpose=self.purpose, next_url=next_url)
+            params = auth_params.from_request(request)
+            url = flow.begin(
+                request, prov, purpose=self.purpose, next_url=next_url, auth_params=params
+            )
         except LoginError as exc:
             return error_page(request, exc, provider, next_url)
         return protect_page(HttpResponseRedirect(url))
@@ -148,12 +164,15 @@ class CallbackView(View):
         except accounts.UsernameNeeded:
             return HttpResponseRedirect(reverse("oauthkit_login:signup"))
         except LoginError as exc:
-            next_url = result.pending.next_url if result else exc.next_url
-            return error_page(request, exc, provider, next_url)
+            if result:  # refused after the callback's checks (account policy ...)
+                exc.next_url = result.pending.next_url
+                exc.retry_params = flow.retry_params(result.pending)
+            return error_page(request, exc, provider, exc.next_url, exc.retry_params)
         if result.pending.purpose == PendingLogin.Purpose.CONNECT:
             messages.success(request, _("Account connected."))
             target = result.pending.next_url or reverse("oauthkit_login:connections")
         else:
+            auth_params.remember_auth_time(request, result.id_claims)
             target = result.pending.next_url or default_redirect()
         return protect_page(HttpResponseRedirect(target))
 
@@ -212,6 +231,7 @@ class SignupView(View):
             )
             del request.session[accounts.SIGNUP_SESSION_KEY]
             accounts.create_user(request, result, form.cleaned_data["username"])
+            auth_params.remember_auth_time(request, result.id_claims)
         except (ProviderNotFound, LoginError) as exc:
             error = exc if isinstance(exc, LoginError) else LoginError()
             return error_page(request, error, saved["provider"])

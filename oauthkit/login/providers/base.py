@@ -60,6 +60,7 @@ from django.utils.module_loading import import_string
 
 from oauthkit.conf import oauthkit_settings
 
+from ..auth_params import AUTH_PARAMS, OIDC_ONLY_PARAMS
 from ..errors import ConfigurationError, InvalidUserInfo
 
 if TYPE_CHECKING:
@@ -153,6 +154,8 @@ class PendingLike(Protocol):
     nonce: str
     code_verifier: str
     redirect_uri: str
+    #: Optional: checked per-request parameters (``prompt``, ``max_age`` ...; auth_params.py).
+    auth_params: dict[str, str]
 
 
 class Provider:
@@ -270,7 +273,11 @@ class Provider:
         return request.build_absolute_uri(reverse("oauthkit_login:callback", args=[self.slug]))
 
     def authorization_params(self, request: HttpRequest, pending: PendingLike) -> dict[str, str]:
-        """Query parameters of the authorization request (RFC 6749 §4.1.1)."""
+        """Query parameters of the authorization request (RFC 6749 §4.1.1).
+
+        The configured extras come first, then the sign-in's own ``prompt``, ``max_age``,
+        ``login_hint`` ... (OIDC Core §3.1.2.1), which win over them.
+        """
         params = {
             "response_type": "code",
             "client_id": self.client_id,
@@ -285,6 +292,12 @@ class Provider:
             params["code_challenge_method"] = "S256"
         params.update(self.extra_authorization_params or {})
         params.update(self.setting("authorization_params", {}) or {})
+        requested = getattr(pending, "auth_params", None) or {}
+        if self.kind != "oidc":
+            # No ID token carries auth_time or acr back: the request could not be checked.
+            requested = {k: v for k, v in requested.items() if k not in OIDC_ONLY_PARAMS}
+        # Allow-listed names only: never state, redirect_uri, scope ... from a request.
+        params.update({k: v for k, v in requested.items() if k in AUTH_PARAMS})
         return params
 
     # -- token request -------------------------------------------------------------------
