@@ -130,6 +130,7 @@ class Bench:
         from django.urls import reverse
         from django.utils import timezone
 
+        from oauthkit.provider.keys import key_ring
         from oauthkit.provider.models import Client, Consent
 
         tag = secrets.token_hex(4)
@@ -145,6 +146,8 @@ class Bench:
             token_endpoint_auth_method=Client.AuthMethod.CLIENT_SECRET_BASIC,
             redirect_uris=[REDIRECT_URI],
             grant_types=["authorization_code", "refresh_token", "client_credentials"],
+            # ID tokens with the run's key (--alg), not an RS256 key the run may not have.
+            id_token_signed_response_alg=key_ring.signing_key()["alg"],
         )
         secret = self.client.set_new_secret()
         self.client.save()
