@@ -305,18 +305,40 @@ def clear_process_caches() -> None:
     _not_revoked_until.clear()
 
 
-def _database_says_active(**lookup) -> bool:
+#: The revocation query's SQL per (database alias, vendor), compiled once: building and
+#: compiling the ORM query costs ~10x running it, on every API request of the default check.
+_active_sql: dict[tuple[str, str], tuple[str, tuple, int]] = {}
+_JTI_SLOT = "\x00jti"  # stands for the jti while compiling; no real jti contains NUL
+
+
+def _database_says_active(jti: str) -> bool:
     """One indexed query: the row exists, is not revoked, and its client and user are active.
 
     A missing row counts as revoked (cleartokens deletes revoked rows).
     """
+    from django.db import connections, router
+
     from .provider.models import AccessToken
 
-    return (
-        AccessToken.objects.filter(**lookup, revoked_at__isnull=True, client__is_active=True)
-        .filter(Q(user__isnull=True) | Q(user__is_active=True))
-        .exists()
-    )
+    alias = router.db_for_read(AccessToken)
+    connection = connections[alias]
+    compiled = _active_sql.get((alias, connection.vendor))
+    if compiled is None:
+        query = (
+            AccessToken.objects.using(alias)
+            .filter(jti=_JTI_SLOT, revoked_at__isnull=True, client__is_active=True)
+            .filter(Q(user__isnull=True) | Q(user__is_active=True))
+            .values_list("pk")[:1]
+        )
+        sql, params = query.query.get_compiler(using=alias).as_sql()
+        compiled = (sql, tuple(params), list(params).index(_JTI_SLOT))
+        _active_sql[(alias, connection.vendor)] = compiled
+    sql, params, slot = compiled
+    values = list(params)
+    values[slot] = jti
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.fetchone() is not None
 
 
 def validate_local_opaque(token: str, request) -> ValidatedToken:

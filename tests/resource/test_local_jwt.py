@@ -178,6 +178,20 @@ def test_revoked_token_is_refused(client, user, oauth_client):
     assert "revoked" in challenge
 
 
+def test_the_revocation_query_answers_for_each_token_it_is_asked_about(
+    client, user, oauth_client, django_assert_num_queries
+):
+    # Its SQL is compiled once per process and database; each request binds its own jti.
+    kept, revoked = (user_token(client, user, oauth_client) for _ in range(2))
+    revoke(client, oauth_client, revoked)
+
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert client.get(ECHO, **bearer(kept)).status_code == 200
+        with django_assert_num_queries(1):
+            assert_invalid_token(client.get(ECHO, **bearer(revoked)))
+
+
 def test_token_whose_row_cleartokens_deleted_is_refused(client, user, oauth_client):
     token = user_token(client, user, oauth_client)
     revoke(client, oauth_client, token)
