@@ -40,6 +40,11 @@ class AuthorizationCodeGrant(Grant):
         # RFC 6749 §4.1.3: the code must have been issued to this client.
         if code is None or code.client_id != self.client.pk:
             raise InvalidGrant("The authorization code is invalid.")
+        if code.used_at is not None:
+            # RFC 6749 §4.1.2: a second use revokes the tokens of the first, checked before
+            # anything else (expiry, PKCE) so that no other error can hide the replay.
+            self.replayed = code
+            raise InvalidGrant("The authorization code has already been used.")
         if code.is_expired:
             raise InvalidGrant("The authorization code has expired.")
         if not code.user.is_active:

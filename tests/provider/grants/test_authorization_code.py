@@ -224,6 +224,29 @@ def test_second_redemption_fails_and_revokes_the_tokens_of_the_first(client, oau
     assert AccessToken.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "replayed_as",
+    ["after it expired", "with a wrong code_verifier", "without a code_verifier"],
+)
+def test_a_replay_that_would_fail_anyway_still_revokes(client, oauth_client, issued, replayed_as):
+    # The replay is what matters (RFC 6749 §4.1.2); a thief's other mistakes must not hide it.
+    code, verifier = issued
+    assert token_request(client, oauth_client, code_request(code, verifier)).status_code == 200
+    data = code_request(code, verifier)
+    if replayed_as == "after it expired":
+        AuthorizationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif replayed_as == "with a wrong code_verifier":
+        data["code_verifier"] = "w" * 43
+    else:
+        del data["code_verifier"]
+
+    body = assert_oauth_error(token_request(client, oauth_client, data), "invalid_grant")
+
+    assert "already been used" in body["error_description"]
+    assert not AccessToken.objects.active().exists()
+    assert RefreshToken.objects.get().revoked_at is not None
+
+
 def test_replay_revokes_only_that_authorization(client, oauth_client, issued):
     code, verifier = issued
     other_code, other_verifier = get_code(client, oauth_client)
