@@ -227,6 +227,15 @@ def test_configured_max_age_that_is_no_integer_is_a_configuration_error(client, 
     assert_error_page(client.post(LOGIN), "configuration_error", status=503)
 
 
+@pytest.mark.parametrize("name", ["state", "nonce", "code_challenge", "redirect_uri", "scope"])
+def test_configured_params_may_not_replace_the_flows_own(client, idp, settings, name):
+    # A setting that replaced state, nonce or the PKCE challenge would undo a defence.
+    set_provider(settings, settings={"authorization_params": {name: "fixed"}})
+    response = client.post(LOGIN)
+    assert_error_page(response, "configuration_error", status=503)
+    assert not PendingLogin.objects.exists()
+
+
 # -- max_age and auth_time on the callback ---------------------------------------------------
 
 

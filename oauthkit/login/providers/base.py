@@ -86,6 +86,21 @@ OVERRIDABLE_ATTRIBUTES = (
     "fetch_userinfo",
 )
 
+#: Authorization request parameters that the flow sets itself (RFC 6749 §4.1.1, RFC 7636
+#: §4.3, OIDC Core §3.1.2.1); configured extras may not replace them.
+PROTOCOL_PARAMS = frozenset(
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    }
+)
+
 TOKEN_ENDPOINT_AUTH_METHODS = (
     "client_secret_basic",
     "client_secret_post",
@@ -290,8 +305,16 @@ class Provider:
         if self.pkce:
             params["code_challenge"] = s256(pending.code_verifier)  # RFC 7636 §4.2
             params["code_challenge_method"] = "S256"
-        params.update(self.extra_authorization_params or {})
-        params.update(self.setting("authorization_params", {}) or {})
+        for extras in (self.extra_authorization_params, self.setting("authorization_params", {})):
+            extras = extras or {}
+            clash = sorted(PROTOCOL_PARAMS.intersection(extras))
+            if clash:
+                # These carry the flow's own values (state, nonce, PKCE ...): a setting that
+                # replaced one would silently undo a defence, so it is refused, not applied.
+                raise ConfigurationError(
+                    f"Provider {self.slug!r}: authorization params may not set {', '.join(clash)}."
+                )
+            params.update(extras)
         requested = getattr(pending, "auth_params", None) or {}
         if self.kind != "oidc":
             # No ID token carries auth_time or acr back: the request could not be checked.
