@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # The `aud` of access tokens when the request names no resource; None means the issuer.
     "ACCESS_TOKEN_AUDIENCE": None,
     "ROTATE_REFRESH_TOKENS": True,
+    # A user's set_password() + save() revokes all their access and refresh tokens
+    # (RFC 9700 §4.14.2), so that whoever knew the old password loses access too.
+    "REVOKE_TOKENS_ON_PASSWORD_CHANGE": True,
     # RFC 9700 §2.1.1: PKCE for every client, not only public ones.
     "REQUIRE_PKCE": True,
     # RFC 7636 §4.2: `plain` only where S256 is impossible; off by default.

@@ -1,5 +1,6 @@
 """ID token validation (OIDC Core §3.1.3.7), also applied to tokens straight from the
-token endpoint (security checklist, login client 3).
+token endpoint (security checklist, login client 3), and to ID tokens of refresh
+responses (§12.2).
 
 Each failure raises :class:`InvalidIDToken` with a specific ``code`` so that a log line or
 a test says which rule was broken.
@@ -12,6 +13,7 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -160,3 +162,87 @@ def validate_id_token(
     if max_age is not None:
         check_auth_time(claims, max_age)
     return claims
+
+
+def validate_refreshed_id_token(
+    provider: Provider,
+    token: Any,
+    original_claims: Mapping[str, Any] | None,
+    *,
+    subject: str | None = None,
+    access_token: str | None = None,
+    http: ProviderHTTP | None = None,
+) -> dict[str, Any]:
+    """An ID token from a refresh response (OIDC Core §12.2); the validated claims.
+
+    Validated as the first one was (signature and algorithm, ``iss``, ``aud``/``azp``,
+    ``exp``/``iat``, ``at_hash``), and bound to ``original_claims``, those of the ID token
+    of the original sign-in (or the last one refreshed from it): the same ``iss``, ``sub``,
+    ``aud`` and ``azp``; ``auth_time``, if any, the time of the original authentication;
+    ``nonce`` absent or the original one.
+
+    ``subject``: the linked account's subject, which ``sub`` must also equal. With no
+    ``original_claims`` (none was stored) it is all that binds the token to the account.
+    """
+    if not isinstance(token, str) or not token:
+        raise InvalidIDToken(_("The provider sent no identity token."), code="missing")
+    header, claims = verify_signed_token(provider, token, http=http)
+    if not provider.check_issuer(claims):
+        raise InvalidIDToken(_("The identity token comes from another issuer."), code="iss")
+    check_audience(provider, claims)
+    check_times(claims)
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 255:
+        raise InvalidIDToken(_("The identity token names no subject."), code="sub")
+    if subject is not None and sub != subject:
+        raise InvalidIDToken(_("The identity token names another person."), code="sub_changed")
+    if original_claims is not None:
+        _check_same_sign_in(claims, original_claims)
+    if "at_hash" in claims and access_token:
+        expected = token_hash(access_token, header["alg"])
+        if not hmac.compare_digest(str(claims["at_hash"]), expected):
+            raise InvalidIDToken(
+                _("The identity token does not match the access token."), code="at_hash"
+            )
+    return claims
+
+
+def _check_same_sign_in(claims: Mapping[str, Any], original: Mapping[str, Any]) -> None:
+    # OIDC Core §12.2: the refreshed token speaks of the same sign-in as the original.
+    changed = _("The refreshed identity token does not match the original sign-in.")
+    for name in ("iss", "sub"):
+        if claims.get(name) != original.get(name):
+            raise InvalidIDToken(changed, code=f"{name}_changed")
+    if _audiences(claims) != _audiences(original):
+        raise InvalidIDToken(changed, code="aud_changed")
+    if claims.get("azp") != original.get("azp"):  # absent in both, or the same
+        raise InvalidIDToken(changed, code="azp_changed")
+    leeway = int(oauthkit_settings.LOGIN["LEEWAY"].total_seconds())
+    iat, first_iat = claims.get("iat"), original.get("iat")
+    # A token older than the original is a replay, not a new one.
+    if is_numeric_date(first_iat) and is_numeric_date(iat) and iat < first_iat - leeway:
+        raise InvalidIDToken(changed, code="iat_before_original")
+    auth_time = claims.get("auth_time")
+    if auth_time is not None:
+        first_auth_time = original.get("auth_time")
+        if first_auth_time is not None:
+            same = is_numeric_date(auth_time) and auth_time == first_auth_time
+        else:  # the original authentication came before the original token
+            same = is_numeric_date(auth_time) and (
+                not is_numeric_date(first_iat) or auth_time <= first_iat + leeway
+            )
+        if not same:
+            raise InvalidIDToken(changed, code="auth_time_changed")
+    # Errata set 2: it SHOULD NOT have a nonce; if it has one, the original's.
+    nonce = claims.get("nonce")
+    if nonce is not None and nonce != original.get("nonce"):
+        raise InvalidIDToken(changed, code="nonce_changed")
+
+
+def _audiences(claims: Mapping[str, Any]) -> frozenset[str] | None:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return frozenset([aud])
+    if isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+        return frozenset(aud)
+    return None

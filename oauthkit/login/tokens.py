@@ -6,10 +6,16 @@ on PostgreSQL the row is locked (SELECT ... FOR UPDATE) while refreshing; elsewh
 conditional UPDATE of ``refresh_lock_until`` elects one refresher and the others wait for
 its result. A refresh token is often single use (RFC 9700 §4.14.2), so two concurrent
 refreshes would end with one of them failing and the account logged out.
+
+An ID token in a refresh response is stored only once validated against the stored one
+(OIDC Core §12.2); if it fails, the refresh fails and nothing stored changes.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 import time
 from datetime import timedelta
 from typing import Any
@@ -22,11 +28,14 @@ from django.utils import timezone
 from oauthkit.conf import oauthkit_settings
 
 from . import crypto
-from .errors import LoginError, ProviderError, TokenUnavailable
+from .errors import InvalidIDToken, LoginError, ProviderError, TokenUnavailable
 from .http import ProviderHTTP
+from .id_token import validate_refreshed_id_token
 from .models import LinkedAccount, StoredToken
 from .providers import ProviderNotFound, get_provider
 from .providers.base import Provider
+
+logger = logging.getLogger("oauthkit.login")
 
 #: How long an elected refresher may hold the lock before another may take over.
 LOCK_TIMEOUT = timedelta(seconds=30)
@@ -79,7 +88,11 @@ def get_access_token(
 ) -> str:
     """A valid access token of ``user`` at ``provider`` (a slug), refreshed when due.
 
-    Raises TokenUnavailable when nothing is stored or the refresh fails.
+    Raises TokenUnavailable when nothing is stored or the refresh fails; its ``code`` says
+    why: ``no_token``, ``expired`` (no refresh token), ``provider_gone``,
+    ``refresh_failed``, ``refresh_timeout``, or ``invalid_id_token`` when the refresh
+    response's ID token failed validation (OIDC Core §12.2; the ``InvalidIDToken`` is its
+    ``__cause__``). After ``invalid_id_token`` the stored tokens are left as they were.
     """
     stored = (
         StoredToken.objects.select_related("account")
@@ -156,8 +169,59 @@ def _refresh(provider: Provider, stored: StoredToken, http: ProviderHTTP) -> Non
         raise TokenUnavailable(code="refresh_failed") from exc
     if not isinstance(body.get("access_token"), str):
         raise TokenUnavailable(code="refresh_failed")
+    body = _checked_id_token(provider, stored, body, http)
     _apply(stored, body)
     stored.save()
+
+
+def _checked_id_token(
+    provider: Provider, stored: StoredToken, body: dict[str, Any], http: ProviderHTTP
+) -> dict[str, Any]:
+    """The refresh response to store, its ID token validated (OIDC Core §12.2).
+
+    A token that fails validation fails the whole refresh, before anything is written: a
+    response carrying a forged or foreign ID token is not trusted for its other tokens.
+    """
+    token = body.get("id_token")
+    if not token:
+        return body  # §12.2: it might not contain one; the stored one stays
+    if provider.kind != "oidc":
+        # A plain OAuth 2 provider promises no ID token; we have nothing to check it by.
+        return {**body, "id_token": None}
+    try:
+        validate_refreshed_id_token(
+            provider,
+            token,
+            _stored_id_claims(stored),
+            subject=stored.account.subject,
+            access_token=body["access_token"],
+            http=http,
+        )
+    except InvalidIDToken as exc:
+        logger.warning(
+            "Refreshed ID token refused: provider=%s account=%s rule=%s",
+            provider.slug,
+            stored.pk,
+            exc.code,
+        )
+        raise TokenUnavailable(code="invalid_id_token") from exc
+    except LoginError as exc:  # the provider's keys could not be fetched
+        raise TokenUnavailable(code="refresh_failed") from exc
+    return body
+
+
+def _stored_id_claims(stored: StoredToken) -> dict[str, Any] | None:
+    """The claims of the stored ID token, or None when there is none.
+
+    It was validated before it was stored and is sealed since (AES-GCM), so its payload is
+    read without checking the signature again, whose key the provider may have retired.
+    """
+    try:
+        payload = stored.id_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (crypto.DecryptionError, IndexError, ValueError):
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 def revoke_tokens(account: LinkedAccount, *, http: ProviderHTTP | None = None) -> bool:
