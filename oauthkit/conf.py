@@ -98,6 +98,13 @@ DEFAULTS: dict[str, Any] = {
     "DEVELOPER_APPLICATIONS": True,
     # The permission a user needs there; None lets every signed-in user register clients.
     "DEVELOPER_APPLICATIONS_PERMISSION": "oauthkit_provider.register_client",
+    # Grant types offered there. client_credentials is left out: a self-registered client
+    # would mint tokens for itself with any scope, no user having agreed to anything.
+    "DEVELOPER_APPLICATIONS_GRANT_TYPES": [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ],
     "CONSENT_TEMPLATE": "oauthkit/provider/authorize.html",
     "ERROR_TEMPLATE": "oauthkit/provider/error.html",
     # Provider side: a cache alias (a shared one, e.g. Redis) where the ids of revoked JWT

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client as HttpClient
 
+from oauthkit.conf import DEFAULTS
 from oauthkit.provider import client_cache
 from oauthkit.provider.grants.base import Grant
 from oauthkit.provider.models import AccessToken, Client
@@ -26,6 +27,21 @@ class FakeDeviceGrant(Grant):
     """Stands in for the device grant (RFC 8628) in the registry."""
 
     grant_type = DEVICE_GRANT
+
+
+@pytest.fixture(autouse=True)
+def site_offers_client_credentials(settings):
+    """This site lets developers pick client_credentials (not the default), which these
+    tests use to try a client's secret at the token endpoint."""
+    settings.OAUTHKIT = {
+        **settings.OAUTHKIT,
+        "DEVELOPER_APPLICATIONS_GRANT_TYPES": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            DEVICE_GRANT,
+        ],
+    }
 
 
 @pytest.fixture
@@ -394,3 +410,31 @@ def test_delete_asks_then_revokes_and_deletes(http, developer, settings):
     assert is_revoked(token.jti)
     assert client_cache.get_active_client(client.client_id) is None
     assert "is deleted" in http.get(BASE).content.decode()
+
+
+def test_client_credentials_is_not_offered_by_default(http, settings):
+    # A self-registered client must not mint user-less tokens with any scope it likes.
+    settings.OAUTHKIT = {
+        **settings.OAUTHKIT,
+        "DEVELOPER_APPLICATIONS_GRANT_TYPES": DEFAULTS["DEVELOPER_APPLICATIONS_GRANT_TYPES"],
+    }
+    page = http.get(f"{BASE}new/").content.decode()
+    assert 'value="authorization_code"' in page
+    assert 'value="client_credentials"' not in page
+
+    response = http.post(f"{BASE}new/", form_data())
+
+    assert response.status_code == 200
+    assert "not one of the available choices" in response.content.decode()
+    assert not Client.objects.exists()
+
+
+def test_the_setting_never_offers_a_legacy_grant(http, settings):
+    settings.OAUTHKIT = {
+        **settings.OAUTHKIT,
+        "ALLOW_PASSWORD_GRANT": True,
+        "DEVELOPER_APPLICATIONS_GRANT_TYPES": ["authorization_code", "password"],
+    }
+    page = http.get(f"{BASE}new/").content.decode()
+    assert 'value="authorization_code"' in page
+    assert 'value="password"' not in page

@@ -17,13 +17,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..._compat import URL_FIELD_HTTPS
+from ...conf import oauthkit_settings
 from ..forms import LineListField, client_list_errors
 from ..grants.base import grant_registry
 from ..models import Client
 from ..scopes import known_scopes
 
-#: Grant types a self-registered client may choose, when the site's registry has them.
-#: RFC 9700 §2.4 / §2.1.2: never the legacy password or implicit flows.
+#: Grant types a self-registered client may ever choose, when the site's registry has them
+#: and DEVELOPER_APPLICATIONS_GRANT_TYPES lists them. RFC 9700 §2.4 / §2.1.2: never the
+#: legacy password or implicit flows, whatever the setting says.
 SELF_SERVICE_GRANT_TYPES = (
     "authorization_code",
     "refresh_token",
@@ -92,7 +94,12 @@ class DeveloperClientForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         instance = self.instance
         registry = grant_registry()
-        grants = {g: GRANT_TYPE_LABELS[g] for g in SELF_SERVICE_GRANT_TYPES if g in registry}
+        offered = oauthkit_settings.DEVELOPER_APPLICATIONS_GRANT_TYPES
+        grants = {
+            g: GRANT_TYPE_LABELS[g]
+            for g in SELF_SERVICE_GRANT_TYPES
+            if g in registry and g in offered
+        }
         scopes = {name: f"{name}: {label}" for name, label in known_scopes().items()}
         self.fields["grant_types"].choices = _choices(grants, instance.grant_types or [])
         self.fields["scopes"].choices = _choices(scopes, instance.scopes or [])
