@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from ..conf import oauthkit_settings
 from ._oidc_parameters import response_modes_supported, response_types_supported
+from .client_jwks import ALGORITHMS as CLIENT_ASSERTION_ALGORITHMS
 from .device import DEVICE_CODE_GRANT_TYPE
 from .grants.base import grant_registry
 from .issuer import get_issuer
@@ -42,7 +43,9 @@ def implicit_grant_type() -> list[str]:
 
 def authorization_server_metadata(request: HttpRequest) -> dict:
     issuer = get_issuer(request)
-    secret_methods = [m for m in CLIENT_AUTH_METHODS if m != "none"]
+    # Introspection is for confidential clients: a secret or a private key.
+    confidential_methods = [m for m in CLIENT_AUTH_METHODS if m != "none"]
+    assertion_algs = list(CLIENT_ASSERTION_ALGORITHMS)
     return {
         "issuer": issuer,
         "authorization_endpoint": endpoint_url(issuer, "oauthkit:authorization"),
@@ -58,7 +61,11 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "grant_types_supported": list(grant_registry()) + implicit_grant_type(),
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": secret_methods,
+        "introspection_endpoint_auth_methods_supported": confidential_methods,
+        # RFC 8414 §2: required with private_key_jwt; the algorithms of client assertions.
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": supported_methods(),
         "authorization_response_iss_parameter_supported": True,
     }

@@ -39,6 +39,8 @@ class Client(models.Model):
     class AuthMethod(models.TextChoices):
         CLIENT_SECRET_BASIC = "client_secret_basic", "client_secret_basic"
         CLIENT_SECRET_POST = "client_secret_post", "client_secret_post"
+        # RFC 7523 §2.2, OIDC Core §9: a JWT signed with the client's private key.
+        PRIVATE_KEY_JWT = "private_key_jwt", "private_key_jwt"
         NONE = "none", _("none (public client)")
 
     class TokenFormat(models.TextChoices):
@@ -74,6 +76,32 @@ class Client(models.Model):
         max_length=40,
         choices=AuthMethod.choices,
         default=AuthMethod.CLIENT_SECRET_BASIC,
+    )
+    # OIDC Registration §2: the client's public keys, for private_key_jwt (one of the two).
+    jwks = models.JSONField(
+        _("JSON Web Key Set"),
+        null=True,
+        blank=True,
+        help_text=_(
+            'The client\'s public keys as a JWK Set, {"keys": [...]}; never private keys. '
+            "For private_key_jwt when the client publishes no JWKS URL."
+        ),
+    )
+    jwks_uri = models.URLField(
+        _("JWKS URL"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Where the client publishes its public keys (https); fetched and cached a few "
+            "minutes, and again when an assertion names a key not seen yet."
+        ),
+    )
+    token_endpoint_auth_signing_alg = models.CharField(
+        _("token endpoint authentication signing algorithm"),
+        max_length=10,
+        blank=True,
+        choices=[("", _("Any supported")), *((a, a) for a in ("RS256", "PS256", "ES256", "EdDSA"))],
+        help_text=_("OIDC Registration §2: the only algorithm accepted for its assertions."),
     )
     require_pkce = models.BooleanField(
         _("require PKCE"), default=True, help_text=_("Always on for public clients.")
@@ -219,8 +247,9 @@ class Client(models.Model):
             errors["token_endpoint_auth_method"] = [_("A public client authenticates with none.")]
         if not self.is_public and public_method:
             errors["token_endpoint_auth_method"] = [
-                _("A confidential client needs a secret-based method.")
+                _("A confidential client needs a secret or a private key (private_key_jwt).")
             ]
+        errors.update(self._key_errors())
         if self.subject_type == "pairwise" and not self.sector_identifier_uri:
             hosts = {urlsplit(u).hostname for u in self.redirect_uris or [] if isinstance(u, str)}
             if len(hosts) > 1:
@@ -232,6 +261,28 @@ class Client(models.Model):
             errors["grant_types"] = [_("A public client cannot use client_credentials.")]
         if errors:
             raise ValidationError(errors)
+
+    def _key_errors(self) -> dict[str, list[str]]:
+        """The registered public keys (OIDC Registration §2), by field name."""
+        # Imported here: client_jwks.py imports this module.
+        from .client_jwks import jwks_errors
+
+        errors: dict[str, list[str]] = {}
+        if self.jwks is not None:
+            messages = jwks_errors(self.jwks)
+            if messages:
+                errors["jwks"] = messages
+        if self.jwks_uri:
+            messages = jwks_uri_errors(self.jwks_uri)
+            if messages:
+                errors["jwks_uri"] = messages
+        if self.jwks is not None and self.jwks_uri:
+            # OIDC Registration §2: jwks and jwks_uri must not both be present.
+            errors.setdefault("jwks", []).append(_("Register either a JWK Set or a JWKS URL."))
+        uses_keys = self.token_endpoint_auth_method == self.AuthMethod.PRIVATE_KEY_JWT
+        if uses_keys and self.jwks is None and not self.jwks_uri:
+            errors["jwks_uri"] = [_("A private_key_jwt client needs a JWK Set or a JWKS URL.")]
+        return errors
 
 
 def redirect_uri_errors(uri: str) -> list[str]:
@@ -260,6 +311,15 @@ def backchannel_logout_uri_errors(uri: str) -> list[str]:
     errors = redirect_uri_errors(uri)
     if not errors and urlsplit(uri).scheme not in ("http", "https"):
         errors = [_("%(uri)s must be an https URI.") % {"uri": uri}]
+    return errors
+
+
+def jwks_uri_errors(uri: str) -> list[str]:
+    """What is wrong with a client's JWKS URL (OIDC Registration §2): https, or plain http
+    on a loopback host as for redirect URIs, since the provider fetches it."""
+    errors = redirect_uri_errors(uri)
+    if not errors and urlsplit(uri).scheme not in ("http", "https"):
+        errors = [_("%(uri)s must be an https URL.") % {"uri": uri}]
     return errors
 
 
@@ -515,3 +575,26 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.algorithm})"
+
+
+class UsedClientAssertion(models.Model):
+    """The ``jti`` of a client assertion already accepted (RFC 7523 §3 item 7), kept until
+    the assertion expires so that it cannot be replayed. The insert is the check: the
+    unique constraint makes two racing requests with one assertion fail but one."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the jti: the client chooses it, so its length is not ours to bound.
+    jti_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("used client assertion")
+        verbose_name_plural = _("used client assertions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "jti_hash"], name="oauthkit_used_assertion_client_jti"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.jti_hash[:12]}"

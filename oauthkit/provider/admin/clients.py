@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..._compat import URL_FIELD_HTTPS
 from ..forms import ClientAdminForm
 from ..models import Client
 from .filters import GrantTypeFilter
@@ -45,6 +46,11 @@ class ClientAdmin(admin.ModelAdmin):
     readonly_fields = ("created", "updated")
     fieldsets = (
         (None, {"fields": ("name", "client_id", "client_type", "token_endpoint_auth_method")}),
+        (
+            # OIDC Registration §2: the public keys of a private_key_jwt client.
+            _("Client keys (private_key_jwt)"),
+            {"fields": ("jwks_uri", "jwks", "token_endpoint_auth_signing_alg")},
+        ),
         (
             _("Authorization"),
             {
@@ -92,8 +98,16 @@ class ClientAdmin(admin.ModelAdmin):
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, "client_id") if obj is not None else readonly
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "jwks_uri":
+            # Django 5.0+: a URL typed without a scheme is https, as Django 6 will assume.
+            kwargs.update(URL_FIELD_HTTPS)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def save_model(self, request, obj: Client, form, change: bool) -> None:
-        if obj.is_public:
+        if not uses_secret(obj):
+            # A public client has no secret; a private_key_jwt client proves itself with
+            # its key, and a secret left from an earlier method must not linger.
             obj.secret_hash = ""
         elif not obj.secret_hash:
             # New, or turned confidential: the raw value is shown once by response_*.
@@ -127,6 +141,10 @@ class ClientAdmin(admin.ModelAdmin):
         if client.is_public:
             self.message_user(request, gettext("A public client has no secret."), messages.ERROR)
             return HttpResponseRedirect(self._change_url(client))
+        if not uses_secret(client):
+            message = gettext("This client authenticates with its private key: it has no secret.")
+            self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(self._change_url(client))
         if request.method == "POST":
             raw = client.set_new_secret()
             client.save(update_fields=["secret_hash", "updated"])
@@ -156,3 +174,11 @@ class ClientAdmin(admin.ModelAdmin):
     def _change_url(self, client: Client) -> str:
         name = f"admin:{self.opts.app_label}_{self.opts.model_name}_change"
         return reverse(name, args=(client.pk,), current_app=self.admin_site.name)
+
+
+def uses_secret(client: Client) -> bool:
+    """Whether the client authenticates with a secret (RFC 6749 §2.3.1)."""
+    return client.token_endpoint_auth_method in (
+        Client.AuthMethod.CLIENT_SECRET_BASIC,
+        Client.AuthMethod.CLIENT_SECRET_POST,
+    )

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from ...client_jwks import ALGORITHMS as ASSERTION_ALGORITHMS
 from ...forms import client_list_errors
 from ...grants.base import client_grant_types
 from ...models import Client
@@ -67,7 +68,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--auth-method",
             choices=Method.values,
-            help=_("Default: client_secret_basic, or none for a public client."),
+            help=_(
+                "Default: client_secret_basic; none for a public client; private_key_jwt "
+                "with --jwks-uri or --jwks-file."
+            ),
+        )
+        keys = parser.add_mutually_exclusive_group()
+        keys.add_argument(
+            "--jwks-uri",
+            metavar="URL",
+            help=_("private_key_jwt: where the client publishes its public keys (https)."),
+        )
+        keys.add_argument(
+            "--jwks-file",
+            metavar="PATH",
+            help=_("private_key_jwt: a JSON file with the client's public JWK Set (or one JWK)."),
+        )
+        parser.add_argument(
+            "--auth-signing-alg",
+            choices=ASSERTION_ALGORITHMS,
+            help=_("private_key_jwt: the only algorithm its assertions may use (default: any)."),
         )
         parser.add_argument("--skip-consent", action="store_true", help=_("First-party only."))
         parser.add_argument(
@@ -97,6 +117,14 @@ class Command(BaseCommand):
 
     def build(self, options: dict) -> tuple[Client, str | None]:
         public = options["type"] == Client.ClientType.PUBLIC
+        jwks = read_jwks(options.get("jwks_file"))
+        jwks_uri = options.get("jwks_uri") or ""
+        if public:
+            default_method = Client.AuthMethod.NONE
+        elif jwks is not None or jwks_uri:
+            default_method = Client.AuthMethod.PRIVATE_KEY_JWT
+        else:
+            default_method = Client.AuthMethod.CLIENT_SECRET_BASIC
         client = Client(
             name=options["name"],
             client_type=options["type"],
@@ -105,8 +133,10 @@ class Command(BaseCommand):
             scopes=list(dict.fromkeys(options["scopes"])),
             default_scopes=list(dict.fromkeys(options["default_scopes"])),
             allowed_resources=list(dict.fromkeys(options["allowed_resources"])),
-            token_endpoint_auth_method=options["auth_method"]
-            or (Client.AuthMethod.NONE if public else Client.AuthMethod.CLIENT_SECRET_BASIC),
+            token_endpoint_auth_method=options["auth_method"] or default_method,
+            jwks=jwks,
+            jwks_uri=jwks_uri,
+            token_endpoint_auth_signing_alg=options.get("auth_signing_alg") or "",
             skip_consent=options["skip_consent"],
             can_introspect=options["can_introspect"],
         )
@@ -116,6 +146,12 @@ class Command(BaseCommand):
         if public:
             if secret:
                 raise CommandError(_("A public client has no secret: drop --client-secret."))
+            return client, None
+        if client.token_endpoint_auth_method == Client.AuthMethod.PRIVATE_KEY_JWT:
+            if secret:
+                raise CommandError(
+                    _("A private_key_jwt client has no secret: drop --client-secret.")
+                )
             return client, None
         if secret is None:
             return client, client.set_new_secret()
@@ -173,12 +209,19 @@ class Command(BaseCommand):
                 "scopes": client.scopes,
                 "default_scopes": client.default_scopes,
                 "allowed_resources": client.allowed_resources,
+                "jwks_uri": client.jwks_uri or None,
+                "jwks": client.jwks,
+                "token_endpoint_auth_signing_alg": client.token_endpoint_auth_signing_alg or None,
                 "skip_consent": client.skip_consent,
                 "can_introspect": client.can_introspect,
             }
             self.stdout.write(json.dumps(body, indent=2))
             return
         self.stdout.write(_("Client ID: %(client_id)s") % {"client_id": client.client_id})
+        if client.token_endpoint_auth_method == Client.AuthMethod.PRIVATE_KEY_JWT:
+            self.stdout.write(
+                _("No secret: the client signs its token requests with its private key.")
+            )
         if secret is not None:
             self.stdout.write(_("Client secret: %(secret)s") % {"secret": secret})
             self.stdout.write(
@@ -186,3 +229,19 @@ class Command(BaseCommand):
                     _("The secret is shown only once: only its hash is stored. Copy it now.")
                 )
             )
+
+
+def read_jwks(path: str | None) -> dict | None:
+    """The JWK Set in the file at ``path`` (a single JWK is wrapped in one), or None."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            value = json.load(file)
+    except (OSError, ValueError) as exc:
+        raise CommandError(
+            _("--jwks-file %(path)s cannot be read: %(error)s") % {"path": path, "error": exc}
+        ) from exc
+    if isinstance(value, dict) and "kty" in value:
+        value = {"keys": [value]}
+    return value
