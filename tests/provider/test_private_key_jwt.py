@@ -1083,6 +1083,11 @@ def test_the_admin_makes_no_secret_for_a_private_key_jwt_client(admin_client, oa
     assert oauth_client.secret_hash == before
 
 
+def test_the_admin_page_of_a_private_key_jwt_client_offers_no_secret(admin_client, oauth_client):
+    page = admin_client.get(f"{ADMIN}/client/{oauth_client.pk}/change/").content.decode()
+    assert "regenerate-secret" not in page
+
+
 # --- registration: createclient --------------------------------------------------------------
 
 
