@@ -169,9 +169,27 @@ def test_error_redirect_keeps_the_registered_query_and_omits_absent_state(client
     assert "state" not in query
 
 
-def test_errors_are_redirected_before_an_anonymous_user_is_asked_to_log_in(client, oauth_client):
-    response = client.get(AUTHORIZE, params_for(oauth_client, response_type="token"))
-    assert_redirected_error(response, "unsupported_response_type")
+def test_an_anonymous_user_signs_in_before_an_error_is_redirected(client, user, oauth_client):
+    # RFC 9700 §4.11.2: no redirect to the client, not even an error, before the user is
+    # authenticated; otherwise anyone who registers a client has an open redirector.
+    params = params_for(oauth_client, scope="no-such-scope")
+    response = client.get(AUTHORIZE, params)
+    assert response.status_code == 302
+    login = urlsplit(response["Location"])
+    assert login.path == "/accounts/login/"
+    next_url = unquote(login.query.removeprefix("next="))
+
+    client.force_login(user)
+    assert_redirected_error(client.get(next_url), "invalid_scope")
+
+
+def test_with_prompt_none_an_anonymous_users_error_is_redirected_at_once(client, oauth_client):
+    # The silent-authentication exception of RFC 9700 §4.11.2: nobody can be asked.
+    response = client.get(
+        AUTHORIZE, params_for(oauth_client, scope="openid no-such-scope", prompt="none")
+    )
+    error = assert_redirected_error(response, "invalid_scope")
+    assert error["error"] == "invalid_scope"
 
 
 # --- Login ------------------------------------------------------------------------------------

@@ -486,7 +486,9 @@ def test_form_post_after_the_consent_page(client, user, oauth_client):
         pytest.param({"prompt": "none login"}, "invalid_request", id="prompt-none-combined"),
     ],
 )
-def test_form_post_carries_errors_too(client, oauth_client, change, error):
+def test_form_post_carries_errors_too(client, user, oauth_client, change, error):
+    if "prompt" not in change:
+        signed_in(client, user)  # RFC 9700 §4.11.2: nothing is answered to anonymous users
     params = params_for(oauth_client, response_mode="form_post", **change)
     fields = assert_form_post_page(client.get(AUTHORIZE, params))
     assert fields["error"] == error

@@ -46,8 +46,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render, resolve_url
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ...conf import oauthkit_settings
 from .._oidc_parameters import LOGIN_PROMPTS, resume_params
@@ -66,6 +68,7 @@ from ..front_channel import front_channel_response
 from ..issuer import get_issuer
 from ..scopes import describe
 from ..sessions import authenticated_at, authentication_older_than, session_id
+from .base import SECRET_VARIABLES
 
 
 class ClientRedirect(HttpResponseRedirectBase):
@@ -91,6 +94,20 @@ def protect_page(response: HttpResponse) -> HttpResponse:
     return response
 
 
+# The consent form posts the request's parameters back: Django's error reports show its
+# id_token_hint as stars, and what the view issues (the code, front-channel tokens) and the
+# parsed request (``authz``, and ``self`` in its methods) wherever they are kept.
+@method_decorator(
+    [
+        sensitive_post_parameters("id_token_hint"),
+        sensitive_variables(
+            *SECRET_VARIABLES,
+            *("values", "code", "access_token", "id_token", "query", "uri", "response", "context"),
+            *("authz", "self"),
+        ),
+    ],
+    name="dispatch",
+)
 class AuthorizationView(View):
     """GET starts an authorization; POST is the consent page's answer (CSRF-protected)."""
 
@@ -117,6 +134,12 @@ class AuthorizationView(View):
         except FatalAuthorizationError as error:
             return self.error_page(request, error.description)
         issuer = get_issuer(request)
+        if user is None and "none" not in authz.prompt:
+            # RFC 9700 §4.11.2: the user signs in before anything, an error included, is
+            # redirected to the client, so that a registered redirect URI cannot be used as
+            # an open redirector by anyone who can register a client. prompt=none (silent
+            # authentication) is the exception the RFC names: it answers at once.
+            return self.login_redirect(request, authz)
         try:
             authz.validate(issuer)
             reason = self.sign_in_reason(request, authz, user)
