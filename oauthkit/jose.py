@@ -13,6 +13,7 @@ import math
 import time
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException, json_encode
 
@@ -99,6 +100,7 @@ def sign(claims: dict[str, Any], key: jwk.JWK, *, typ: str | None = None) -> str
     return f"{signed['protected']}.{signed['payload'].decode()}.{signed['signature']}"
 
 
+@sensitive_variables("token")
 def unverified_header(token: str) -> dict[str, Any]:
     """The protected header, for choosing a key; never trust anything else from it."""
     try:
@@ -110,6 +112,8 @@ def unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+# Django's error reports show the token (and its signature, in the frames below) as stars.
+@sensitive_variables("token", "signature_b64", "signature", "value")
 def verify(
     token: str,
     keys: dict[str, jwk.JWK],

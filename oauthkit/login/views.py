@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from oauthkit.conf import oauthkit_settings
 from oauthkit.provider.endpoints.authorize import protect_page
@@ -44,6 +45,30 @@ from .providers.base import Profile, Provider
 from .tokens import revoke_tokens
 
 logger = logging.getLogger("oauthkit.login")
+
+#: Local variables that hold a credential or a token somewhere below the login views: Django's
+#: error reports (SafeExceptionReporterFilter: the admins' e-mail, error trackers) show them
+#: as stars. Django applies the list of the nearest caller decorated with
+#: ``sensitive_variables`` to every frame, so this list on a view covers ``flow``, the
+#: providers, ``requests`` and the rest of what the view calls.
+SECRET_VARIABLES = (
+    # The authorization response (a redirect to it, with the code: CallbackView.post) and the
+    # code exchange (flow.finish, redeem_code).
+    *("state", "code", "params", "query", "url", "response", "data"),
+    # Client authentication and the HTTP request (Provider.client_authentication,
+    # ProviderHTTP.request, requests): the secret, the Basic header, the form, its body.
+    *("pair", "form", "headers", "kwargs", "body"),
+    # The provider's configuration, with its client secret (providers.build_provider).
+    *("entry", "entries", "config"),
+    # The provider's tokens, and what keeps them (SignInResult, the sign-up session, tokens).
+    *("token_response", "result", "saved", "token", "access_token", "id_token", "value"),
+    *("sealed", "plaintext"),
+    # Keys: stored-token encryption (crypto), private_key_jwt assertions (Provider).
+    *("configured", "material"),
+)
+
+#: For the views that handle the provider's answers, tokens or client secret.
+hide_secret_variables = method_decorator(sensitive_variables(*SECRET_VARIABLES), name="dispatch")
 
 
 def _provider_or_404(slug: str) -> Provider:
@@ -148,6 +173,13 @@ class ConnectView(LoginRequiredMixin, ProviderLoginView):
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+# A form_post answer (OAuth 2.0 Form Post Response Mode §2) posts the code, the state and any
+# token; Apple's ``user`` is personal data, kept out of logs as out of the URL.
+@method_decorator(
+    sensitive_post_parameters("code", "state", "id_token", "access_token", "user"),
+    name="dispatch",
+)
+@hide_secret_variables
 class CallbackView(View):
     """``<provider>/callback/``: the authorization response (RFC 6749 §4.1.2)."""
 
@@ -200,6 +232,7 @@ class SignupForm(forms.Form):
         return username
 
 
+@hide_secret_variables
 class SignupView(View):
     """``signup/``: pick a username when the one from the provider is taken."""
 
@@ -266,6 +299,7 @@ class ConnectionsView(LoginRequiredMixin, View):
         return protect_page(render(request, self.template_name, context))
 
 
+@hide_secret_variables
 class DisconnectView(LoginRequiredMixin, View):
     """``disconnect/<id>/`` (POST): unlink, never the last way to sign in."""
 
@@ -291,6 +325,7 @@ class DisconnectView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("oauthkit_login:connections"))
 
 
+@hide_secret_variables
 class LogoutView(View):
     """``logout/`` (POST): log out here, and at the provider when LOGIN["RP_LOGOUT"] is on."""
 
@@ -301,6 +336,8 @@ class LogoutView(View):
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("logout_token"), name="dispatch")
+@hide_secret_variables
 class BackchannelLogoutView(View):
     """``<provider>/backchannel-logout/`` (POST): OIDC Back-Channel Logout §2.5 receiver."""
 

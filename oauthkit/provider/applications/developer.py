@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from ...conf import oauthkit_settings
 from ..models import Client
@@ -77,6 +78,8 @@ class DeveloperApplicationCreateView(DeveloperPage):
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render(request, self.template_name, {"form": self.form_class()})
 
+    # The new secret, here and in keep_secret_for_one_view: stars in Django's error reports.
+    @sensitive_variables("raw")
     def post(self, request: HttpRequest) -> HttpResponse:
         form = self.form_class(request.POST)
         if not form.is_valid():
@@ -99,6 +102,8 @@ class DeveloperApplicationView(DeveloperPage):
     template_name = "oauthkit/provider/applications/developer_detail.html"
     form_class = DeveloperClientForm
 
+    # The secret shown once, here, in page() and in render()'s context.
+    @sensitive_variables("waiting", "secret", "context")
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         client = self.get_client(request, pk)
         # Taken out whatever the client: a secret not shown now is never shown.
@@ -139,6 +144,7 @@ class DeveloperSecretView(DeveloperPage):
         client = self.get_confidential_client(request, pk)
         return self.render(request, self.template_name, {"client": client})
 
+    @sensitive_variables("raw")
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         client = self.get_confidential_client(request, pk)
         raw = client.set_new_secret()

@@ -13,8 +13,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ...conf import oauthkit_settings
 from ..client_auth import authenticate_client
@@ -39,7 +41,7 @@ from ..scopes import describe, resolve_scopes
 from ..sessions import authenticated_at, session_id
 from ..throttle import Throttle, client_ip
 from .authorize import protect_page, same_site_logo
-from .base import BackChannelView, json_response
+from .base import SECRET_VARIABLES, BackChannelView, json_response
 
 
 class DeviceAuthorizationView(BackChannelView):
@@ -74,6 +76,15 @@ class DeviceAuthorizationView(BackChannelView):
         )
 
 
+# A user code is what a guesser is after (RFC 8628 §5.1): Django's error reports show it,
+# as typed or normalized, as stars.
+@method_decorator(
+    [
+        sensitive_post_parameters("user_code"),
+        sensitive_variables(*SECRET_VARIABLES, "typed", "code", "context"),
+    ],
+    name="dispatch",
+)
 class DeviceVerificationView(View):
     """The page where a signed-in user enters a user code and allows or denies the device.
 

@@ -26,12 +26,14 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ...conf import oauthkit_settings
 from ..errors import FatalAuthorizationError
 from ..issuer import get_issuer
 from ..logout import LogoutRequest
 from .authorize import ClientRedirect, protect_page, supported_language
+from .base import SECRET_VARIABLES
 
 #: The answers of the confirmation form.
 DECISIONS = ("logout", "cancel")
@@ -45,6 +47,18 @@ def csrf_rejection(request: HttpRequest) -> HttpResponse | None:
 # A relying party may POST the logout request itself (§2), from its own origin, without
 # our CSRF token; only the answer of our confirmation form is checked (``csrf_rejection``).
 @method_decorator(csrf_exempt, name="dispatch")
+# Django's error reports show a posted id_token_hint as stars, and wherever the view keeps
+# it: the LogoutRequest (``request`` while it loads, ``self`` in its methods: its repr holds
+# the parameters) and the pages' hidden fields (``context``).
+@method_decorator(
+    [
+        sensitive_post_parameters("id_token_hint"),
+        sensitive_variables(
+            *SECRET_VARIABLES, "logout_request", "values", "request", "self", "context"
+        ),
+    ],
+    name="dispatch",
+)
 class EndSessionView(View):
     """RP-initiated logout; the confirmation form posts back here with ``decision``."""
 

@@ -6,13 +6,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from ...bearer import error_response
 from ..adapter import get_adapter
 from ..claims import requested_claim_names, user_claims
 from ..issuer import get_issuer
 from ..tokens import find_access_token
-from .base import allow_cors, no_store
+from .base import SECRET_VARIABLES, allow_cors, hide_authorization_header, no_store
 
 
 class UserInfoError(Exception):
@@ -23,6 +24,16 @@ class UserInfoError(Exception):
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+# RFC 6750 §2.1, §2.2: the token comes in the Authorization header or the form body.
+# Django's error reports show it there, and find_token's copies of it, as stars.
+@method_decorator(
+    [
+        hide_authorization_header,
+        sensitive_post_parameters("access_token"),
+        sensitive_variables(*SECRET_VARIABLES, "values", "from_header", "from_body"),
+    ],
+    name="dispatch",
+)
 class UserInfoView(View):
     """Claims about the user an access token with ``openid`` stands for.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .. import signals
 from ..errors import InvalidGrant, InvalidRequest
@@ -28,6 +29,7 @@ class AuthorizationCodeGrant(Grant):
         self.consume(code)
         return self.issue_tokens(code, audience)
 
+    @sensitive_variables("value")
     def load_code(self) -> AuthorizationCode:
         value = self.params.get("code")
         if not value:

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from django.dispatch import Signal
 from django.http import HttpRequest, QueryDict
+from django.views.decorators.debug import sensitive_variables
 
 from ...conf import oauthkit_settings, settings_reloaded
 from ..errors import InvalidTarget
@@ -88,6 +89,9 @@ class Grant:
         )
         revoke_grant(self.client, record.grant_id, reason=f"{self.credential}_reused")
 
+    # The new tokens, here and in the functions below (issue_id_token's ``access_token``,
+    # token_hash's ``value``): hidden in Django's error reports.
+    @sensitive_variables("raw", "refresh_raw", "id_token", "access_token", "value")
     def issue(
         self,
         *,

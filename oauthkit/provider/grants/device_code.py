@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db.models import F
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .. import signals
 from ..device import DEVICE_CODE_GRANT_TYPE
@@ -63,6 +64,7 @@ class DeviceCodeGrant(Grant):
             sid=authorization.sid,
         )
 
+    @sensitive_variables("value")
     def load_authorization(self) -> DeviceAuthorization:
         value = self.params.get("device_code")
         if not value:

@@ -24,6 +24,7 @@ import uuid
 
 from django.contrib.auth import authenticate
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from ...conf import oauthkit_settings
 from ..errors import InvalidGrant, InvalidRequest
@@ -49,6 +50,7 @@ class PasswordGrant(Grant):
         # RFC 9700 §2.4: off unless the site turns it on.
         return oauthkit_settings.ALLOW_PASSWORD_GRANT
 
+    @sensitive_variables("password")
     def handle(self) -> TokenResponse:
         username, password = self.credentials()
         # Scope and resource are checked first: a bad request costs no password check.
@@ -66,6 +68,7 @@ class PasswordGrant(Grant):
             audience=audience,
         )
 
+    @sensitive_variables("password")
     def credentials(self) -> tuple[str, str]:
         # RFC 6749 §4.3.2: both REQUIRED.
         username = self.params.get("username")
@@ -78,6 +81,7 @@ class PasswordGrant(Grant):
         # Case-folded: a case-insensitive backend must not give each spelling its own count.
         return f"username:{username.casefold()}", f"ip:{client_ip(self.request)}"
 
+    @sensitive_variables("password")
     def authenticate(self, username: str, password: str):
         """The active user with these credentials, or ``invalid_grant``.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from ...conf import oauthkit_settings
 from .. import signals
@@ -44,6 +45,8 @@ class RefreshTokenGrant(Grant):
             sid=token.sid,
         )
 
+    # ``token``: the raw value in find_refresh_token, below this frame.
+    @sensitive_variables("value", "token")
     def load_token(self) -> RefreshToken:
         value = self.params.get("refresh_token")
         if not value:
