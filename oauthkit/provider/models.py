@@ -452,6 +452,9 @@ class RefreshToken(Token):
     # The provider session of the grant: its ID tokens carry it as ``sid``.
     sid = models.CharField(max_length=64, blank=True)
     rotated_at = models.DateTimeField(_("rotated"), null=True, blank=True)
+    # RFC 8707 §2.2: the resource the grant was authorized for, if one was named; its
+    # refreshes get tokens for that resource only. Empty: any the client may use.
+    resource = models.TextField(_("resource"), blank=True)
 
     class Meta:
         verbose_name = _("refresh token")

@@ -5,9 +5,11 @@ one of the client's ``allowed_resources`` or the site's default audience, and it
 the access token's ``aud``; without it the token keeps the default audience. Only one
 resource per request is supported, so a token is always meant for exactly one API.
 
-Refresh tokens are not bound to a resource: a refresh request may name any resource the
-client is allowed, and one without ``resource`` gets the default audience (RFC 8707 §2.2
-lets the server choose; this keeps the rule the same for every grant).
+A refresh token keeps the resource its grant was authorized for (the authorization or device
+request's ``resource``, ``RefreshToken.resource``): its refreshes may repeat it or leave it
+out, not name another (RFC 8707 §2.2, RFC 9700 §4.14.2, ``Grant.audience_of``). A grant
+authorized without one lets each refresh name any resource the client is allowed, and one
+without ``resource`` gets the default audience.
 """
 
 from __future__ import annotations

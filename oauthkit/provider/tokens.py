@@ -133,7 +133,10 @@ def issue_refresh_token(
     auth_time: datetime | None = None,
     claims: dict | None = None,
     sid: str | None = None,
+    resource: str = "",
 ) -> tuple[str, RefreshToken]:
+    """Create a refresh token and its row; returns (token string, row). ``resource``: the
+    one resource the grant is bound to (RFC 8707 §2.2), or "" for none."""
     raw = new_secret(32)
     now = timezone.now()
     row = RefreshToken.objects.create(
@@ -145,6 +148,7 @@ def issue_refresh_token(
         auth_time=auth_time,
         claims=claims,
         sid=sid or "",
+        resource=resource,
         created=now,
         expires_at=now + oauthkit_settings.REFRESH_TOKEN_LIFETIME,
     )

@@ -33,6 +33,7 @@ from tests.helpers import (
     query_of,
     redeem,
 )
+from tests.provider._device import answer, device_app, poll, start, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -273,19 +274,48 @@ def refresh(http, oauth_client, refresh_token: str, **data):
     )
 
 
-def test_refresh_may_choose_another_allowed_resource(client, api_client, refresh_token):
-    # RFC 8707 §2.2: the refresh token is not bound to one audience (resources.py).
+def test_refresh_keeps_the_resource_the_grant_was_authorized_for(client, api_client, refresh_token):
+    # RFC 8707 §2.2: the grant was for API; its refreshes are too, with or without resource.
+    for data in ({}, {"resource": API}):
+        response = refresh(client, api_client, refresh_token, **data)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert claims_of(body["access_token"])["aud"] == API
+        assert introspect(client, api_client, body["access_token"])["aud"] == API
+        refresh_token = body["refresh_token"]
+
+
+def test_refresh_may_not_switch_to_another_resource(client, api_client, refresh_token):
+    # BILLING is allowed for the client, but this grant was authorized for API only.
+    response = refresh(client, api_client, refresh_token, resource=BILLING)
+    body = assert_oauth_error(response, "invalid_target")
+    assert "original authorization" in body["error_description"]
+    # Nothing was written: the refresh token was not rotated and still works.
+    assert refresh(client, api_client, refresh_token).status_code == 200
+
+
+def test_refresh_of_a_grant_without_resource_may_name_any_allowed_one(client, user, api_client):
+    client.force_login(user)
+    code, verifier = get_code(client, api_client)
+    refresh_token = redeem(client, api_client, code, verifier).json()["refresh_token"]
+
     response = refresh(client, api_client, refresh_token, resource=BILLING)
     assert response.status_code == 200, response.content
-    access_token = response.json()["access_token"]
-    assert claims_of(access_token)["aud"] == BILLING
-    assert introspect(client, api_client, access_token)["aud"] == BILLING
+    assert claims_of(response.json()["access_token"])["aud"] == BILLING
+    # Without resource: the default audience.
+    following = refresh(client, api_client, response.json()["refresh_token"])
+    assert claims_of(following.json()["access_token"])["aud"] == ISSUER
 
 
-def test_refresh_without_resource_gets_the_default_audience(client, api_client, refresh_token):
-    response = refresh(client, api_client, refresh_token)
-    assert response.status_code == 200, response.content
-    assert claims_of(response.json()["access_token"])["aud"] == ISSUER
+def test_device_grant_refreshes_keep_its_resource(client, user):
+    app = device_app(allowed_resources=[API, BILLING])
+    body = start(client, app, resource=API)
+    answer(client, user, body["user_code"])
+    tokens = poll(client, app, body["device_code"]).json()
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert_oauth_error(token_request(client, app, {**data, "resource": BILLING}), "invalid_target")
+    response = token_request(client, app, data)
+    assert claims_of(response.json()["access_token"])["aud"] == API
 
 
 def test_refresh_with_a_resource_not_allowed_is_invalid_target(client, api_client, refresh_token):

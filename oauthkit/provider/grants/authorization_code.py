@@ -83,4 +83,5 @@ class AuthorizationCodeGrant(Grant):
             claims=code.claims,
             nonce=code.nonce,
             sid=code.sid,
+            bound_resource=code.resource,
         )

@@ -104,6 +104,7 @@ class Grant:
         claims: dict | None = None,
         nonce: str | None = None,
         sid: str | None = None,
+        bound_resource: str = "",
     ) -> TokenResponse:
         """Issue an access token, a refresh token when ``refresh_scopes`` is given, and an
         ID token when ``openid`` is granted to a user (OpenID Connect Core §3.1.3.3).
@@ -111,6 +112,8 @@ class Grant:
         ``audience`` is a checked resource (RFC 8707); None gives the default audience.
         ``claims`` is the grant's OpenID Connect claims request, kept on every token.
         ``sid`` is the provider session the grant began in (Back-Channel Logout §2.1).
+        ``bound_resource`` is the resource the grant was authorized for, which its refresh
+        token keeps (RFC 8707 §2.2); "" when none was named.
         """
         raw, access = issue_access_token(
             client=self.client,
@@ -132,6 +135,7 @@ class Grant:
                 auth_time=auth_time,
                 claims=claims,
                 sid=sid,
+                resource=bound_resource,
             )
         id_token = None
         if user is not None and "openid" in scopes:

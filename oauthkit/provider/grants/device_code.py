@@ -62,6 +62,7 @@ class DeviceCodeGrant(Grant):
             audience=audience,
             claims=authorization.claims,
             sid=authorization.sid,
+            bound_resource=authorization.resource,
         )
 
     @sensitive_variables("value")

@@ -23,9 +23,10 @@ class RefreshTokenGrant(Grant):
         token = self.load_token()
         current = self.current_scopes(token)
         scopes = self.narrowed_scopes(current)
-        # RFC 8707 §2.2: any resource the client may use; the refresh token is not bound
-        # to one (resources.py), and without `resource` the default audience applies.
-        audience = self.requested_resource()
+        # RFC 8707 §2.2: the resource the grant was authorized for, if one was named (a
+        # request may repeat it or leave it out, not name another); else any resource the
+        # client may use, and without `resource` the default audience.
+        audience = self.audience_of(token.resource, "original authorization")
         # RFC 9700 §4.14.2: a public client's refresh tokens are always rotated, since
         # rotation with reuse detection is what protects them (no sender constraint).
         rotate = oauthkit_settings.ROTATE_REFRESH_TOKENS or self.client.is_public
@@ -43,6 +44,7 @@ class RefreshTokenGrant(Grant):
             claims=token.claims,
             # The same provider session: its logout reaches this grant's client too.
             sid=token.sid,
+            bound_resource=token.resource,
         )
 
     # ``token``: the raw value in find_refresh_token, below this frame.
