@@ -21,6 +21,7 @@ from oauthkit.provider.models import (
     Client,
     RefreshToken,
     SigningKey,
+    UsedClientAssertion,
 )
 from oauthkit.testing.factories import (
     AccessTokenFactory,
@@ -222,6 +223,7 @@ def token_rows(oauth_client):
         code(expires_at=past, used_at=now),
         ConsentFactory(client=oauth_client, expires_at=past),
         ConsentFactory(client=oauth_client, revoked_at=now),
+        UsedClientAssertion.objects.create(client=oauth_client, jti_hash="a" * 64, expires_at=past),
     ]
     kept = [
         AccessTokenFactory(client=oauth_client, expires_at=future),
@@ -232,6 +234,10 @@ def token_rows(oauth_client):
         # RFC 6749 §4.1.2: a used code must stay to detect its replay until it expires.
         code(expires_at=future, used_at=now),
         ConsentFactory(client=oauth_client, expires_at=future),
+        # RFC 7523 §3: an assertion's jti is kept while the assertion could be replayed.
+        UsedClientAssertion.objects.create(
+            client=oauth_client, jti_hash="b" * 64, expires_at=future
+        ),
     ]
     return gone, kept
 
@@ -252,6 +258,7 @@ def test_cleartokens_deletes_exactly_the_unusable_rows(token_rows, batch_size):
     assert "Refresh tokens: 4 deleted." in out
     assert "Authorization codes: 2 deleted." in out
     assert "Consents: 2 deleted." in out
+    assert "Used client assertions: 1 deleted." in out
 
 
 def test_cleartokens_deletes_in_batches(oauth_client):

@@ -23,6 +23,7 @@ from ...models import (
     DeviceAuthorization,
     LogoutSession,
     RefreshToken,
+    UsedClientAssertion,
 )
 
 
@@ -45,6 +46,8 @@ def deletable(now: datetime) -> list[tuple[type[models.Model], Q]]:
         # A used device code is kept until it expires, like a code; an expired one is
         # refused with expired_token either way (RFC 8628 §3.5).
         (DeviceAuthorization, Q(expires_at__lte=now)),
+        # An expired client assertion is refused for its exp: its jti need not be kept.
+        (UsedClientAssertion, Q(expires_at__lte=now)),
         # Sessions that ended without a logout: no session outlives SESSION_COOKIE_AGE.
         (
             LogoutSession,
@@ -55,8 +58,9 @@ def deletable(now: datetime) -> list[tuple[type[models.Model], Q]]:
 
 class Command(BaseCommand):
     help = (
-        "Delete expired and revoked tokens, expired authorization codes and device "
-        "authorizations, and expired or revoked consents, in batches."
+        "Delete expired and revoked tokens, expired authorization codes, device "
+        "authorizations and used client assertions, and expired or revoked consents, "
+        "in batches."
     )
 
     def add_arguments(self, parser) -> None:
