@@ -126,6 +126,24 @@ def token_hash(value: str, alg: str) -> str:
     return base64.urlsafe_b64encode(raw[: len(raw) // 2]).rstrip(b"=").decode("ascii")
 
 
+def _verified_claims(
+    provider: Provider, token: Any, http: ProviderHTTP | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What every ID token must pass (§3.1.3.7 steps 1-10): signature and algorithm,
+    ``iss``, ``aud``/``azp``, ``exp``/``iat``, a ``sub``; the header and the claims."""
+    if not isinstance(token, str) or not token:
+        raise InvalidIDToken(_("The provider sent no identity token."), code="missing")
+    header, claims = verify_signed_token(provider, token, http=http)
+    if not provider.check_issuer(claims):
+        raise InvalidIDToken(_("The identity token comes from another issuer."), code="iss")
+    check_audience(provider, claims)
+    check_times(claims)
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 255:
+        raise InvalidIDToken(_("The identity token names no subject."), code="sub")
+    return header, claims
+
+
 def validate_id_token(
     provider: Provider,
     token: Any,
@@ -139,16 +157,7 @@ def validate_id_token(
 
     ``max_age``: the one the authorization request carried, checked against ``auth_time``.
     """
-    if not isinstance(token, str) or not token:
-        raise InvalidIDToken(_("The provider sent no identity token."), code="missing")
-    header, claims = verify_signed_token(provider, token, http=http)
-    if not provider.check_issuer(claims):
-        raise InvalidIDToken(_("The identity token comes from another issuer."), code="iss")
-    check_audience(provider, claims)
-    check_times(claims)
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > 255:
-        raise InvalidIDToken(_("The identity token names no subject."), code="sub")
+    header, claims = _verified_claims(provider, token, http)
     # §3.1.3.7 step 11: the nonce we sent, or a replayed token.
     got = claims.get("nonce")
     if not isinstance(got, str) or not hmac.compare_digest(got.encode(), nonce.encode()):
@@ -184,16 +193,8 @@ def validate_refreshed_id_token(
     ``subject``: the linked account's subject, which ``sub`` must also equal. With no
     ``original_claims`` (none was stored) it is all that binds the token to the account.
     """
-    if not isinstance(token, str) or not token:
-        raise InvalidIDToken(_("The provider sent no identity token."), code="missing")
-    header, claims = verify_signed_token(provider, token, http=http)
-    if not provider.check_issuer(claims):
-        raise InvalidIDToken(_("The identity token comes from another issuer."), code="iss")
-    check_audience(provider, claims)
-    check_times(claims)
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > 255:
-        raise InvalidIDToken(_("The identity token names no subject."), code="sub")
+    header, claims = _verified_claims(provider, token, http)
+    sub = claims["sub"]
     if subject is not None and sub != subject:
         raise InvalidIDToken(_("The identity token names another person."), code="sub_changed")
     if original_claims is not None:
