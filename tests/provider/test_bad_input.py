@@ -39,3 +39,41 @@ def test_nul_character_in_nonce_is_redirected_as_invalid_request(client, user, o
     assert response.status_code == 302
     assert query_of(response["Location"])["error"] == "invalid_request"
     assert not AuthorizationCode.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/o/token/", {"grant_type": "client_credentials"}),
+        ("/o/revoke/", {"token": "anything"}),
+        ("/o/introspect/", {"token": "anything"}),
+    ],
+)
+def test_a_locked_database_is_temporarily_unavailable(
+    client, oauth_client, monkeypatch, path, data
+):
+    # SQLite before Django 5.1 refuses a second writer at once: the client may retry
+    # (RFC 6749 §5.2), on every back-channel endpoint, client authentication included.
+    from django.db import OperationalError
+
+    from oauthkit.provider.endpoints import base
+
+    def locked(request):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(base, "read_form", locked)
+    response = post_form(client, path, data, **basic_auth(oauth_client))
+    assert_oauth_error(response, "temporarily_unavailable", status=503)
+
+
+def test_another_database_error_is_not_disguised(client, oauth_client, monkeypatch):
+    from django.db import OperationalError
+
+    from oauthkit.provider.endpoints import base
+
+    def broken(request):
+        raise OperationalError("no such table: oauthkit_provider_client")
+
+    monkeypatch.setattr(base, "read_form", broken)
+    with pytest.raises(OperationalError):
+        post_form(client, "/o/token/", {"grant_type": "client_credentials"})

@@ -862,6 +862,10 @@ def test_two_requests_racing_with_one_assertion_only_one_wins(key):
     for thread in threads:
         thread.join(timeout=30)
 
+    if statuses.count(503) == 1:
+        # SQLite before Django 5.1 (no IMMEDIATE transactions) refuses the second writer.
+        assert sorted(statuses) == [200, 503]
+        return
     assert sorted(statuses) == [200, 401]
 
 

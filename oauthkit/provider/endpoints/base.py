@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -17,7 +18,7 @@ from django.views.debug import get_exception_reporter_filter
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from ..errors import InvalidRequest, OAuthError, ServerError
+from ..errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
 from ..params import check_characters
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,13 @@ class BackChannelView(View):
             response = self.process(request, read_form(request))
         except OAuthError as error:
             response = error.as_response()
+        except OperationalError as exc:
+            # SQLite without IMMEDIATE transactions (Django < 5.1) refuses a second writer
+            # instead of queueing it (a grant, a client assertion's jti, a revocation): the
+            # client may retry (RFC 6749 §5.2).
+            if "locked" not in str(exc):
+                raise
+            response = TemporarilyUnavailable("The server is busy; retry shortly.").as_response()
         except ImproperlyConfigured:
             # No signing key (DEBUG off, none configured): answer the standard JSON
             # server_error (RFC 6749 §5.2) rather than a traceback page.

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from ..client_auth import authenticate_client
 from ..errors import (
     InvalidRequest,
     OAuthError,
-    TemporarilyUnavailable,
     UnauthorizedClient,
     UnsupportedGrantType,
 )
@@ -33,12 +32,6 @@ class TokenView(BackChannelView):
             with transaction.atomic():
                 grant.on_failure(error)
             raise
-        except OperationalError as exc:
-            # SQLite without IMMEDIATE transactions (Django < 5.1) refuses a second writer
-            # instead of queueing it: the client may retry (RFC 6749 §5.2).
-            if "locked" not in str(exc):
-                raise
-            raise TemporarilyUnavailable("The server is busy; retry shortly.") from exc
         return json_response(result.as_dict())
 
     def grant_class(self, params: QueryDict) -> type[Grant]:
