@@ -223,6 +223,10 @@ def finish(
                 max_age=pending.max_age,
                 http=http,
             )
+        elif "id_token" in token_response:
+            # A plain OAuth 2 provider's id_token is never validated: it is not kept
+            # (nor stored), as a refresh response's is not (tokens.py).
+            token_response = {k: v for k, v in token_response.items() if k != "id_token"}
         try:
             profile = provider.fetch_profile(http, token_response, id_claims)
             profile = provider.complete_profile(profile, params)

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from oauthkit.login.errors import ConfigurationError, InvalidUserInfo, ProviderUnavailable
-from oauthkit.login.models import LinkedAccount
+from oauthkit.login.models import LinkedAccount, StoredToken
 from oauthkit.login.providers import build_provider, get_provider
 from oauthkit.login.providers.base import s256
 from oauthkit.login.providers.oauth2 import OAuth2Provider
@@ -114,6 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = {"error": "bad_verification_code", "error_description": "The code is wrong."}
         else:
             self.server.tokens.add(answer["access_token"])
+            answer.update(getattr(self.server, "extra_answer", {}))
         if "application/json" in (self.headers.get("Accept") or ""):
             return self.send(200, answer)
         # Like GitHub, form-encoded unless JSON is asked for.
@@ -189,6 +190,19 @@ def test_github_sign_in_end_to_end(client, github):
     # The verified primary address, not the public or an unverified one.
     assert account.email == "octocat@example.com"
     assert user.username == "octocat" and user.email == "octocat@example.com"
+
+
+def test_an_oauth2_providers_id_token_is_not_kept(client, github):
+    # Nothing validates an ID token from a plain OAuth 2 provider: it must not be stored as
+    # if it were one (tokens.StoredToken.id_token).
+    # STORE_TOKENS is on by default.
+    github.extra_answer = {"id_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0."}
+
+    response = sign_in(client)
+
+    assert response.status_code == 302 and response["Location"] == "/done/"
+    stored = StoredToken.objects.get(account__provider="github")
+    assert stored.access_token and not stored.id_token
 
 
 def test_github_token_request_shape(client, github):
