@@ -158,21 +158,30 @@ def accepted_audiences(request: HttpRequest) -> set[str]:
 
 
 def consume_jti(client: Client, jti: str, exp: float, *, now: float) -> None:
-    """Record the assertion's jti until it expires; a second use is ``InvalidClient``."""
-    # Expired records go first, so that a jti may come back once its assertion expired.
-    UsedClientAssertion.objects.filter(client=client, expires_at__lt=_datetime(now)).delete()
+    """Record the assertion's jti until it expires; a second use is ``InvalidClient``.
+
+    One INSERT in the usual case. A jti seen before may come back only once the assertion
+    that used it has expired: its record is then taken over by a conditional UPDATE, which
+    one of two racing requests wins. ``cleartokens`` deletes expired records.
+    """
+    # surrogatepass: JSON may carry a lone surrogate, which UTF-8 cannot encode.
+    jti_hash = hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest()
+    expires_at = _datetime(exp + LEEWAY)
     try:
         # A savepoint inside a request's transaction (ATOMIC_REQUESTS): the failed insert
         # must not break it. The unique constraint decides a race between two requests.
         with transaction.atomic():
             UsedClientAssertion.objects.create(
-                client=client,
-                # surrogatepass: JSON may carry a lone surrogate, which UTF-8 cannot encode.
-                jti_hash=hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest(),
-                expires_at=_datetime(exp + LEEWAY),
+                client=client, jti_hash=jti_hash, expires_at=expires_at
             )
+            return
     except IntegrityError:
-        raise InvalidClient("This client assertion was already used.") from None
+        pass
+    taken_over = UsedClientAssertion.objects.filter(
+        client=client, jti_hash=jti_hash, expires_at__lt=_datetime(now)
+    ).update(expires_at=expires_at)
+    if not taken_over:
+        raise InvalidClient("This client assertion was already used.")
 
 
 def _datetime(timestamp: float) -> datetime:

@@ -289,8 +289,13 @@ def test_a_jti_may_come_back_once_its_assertion_expired(client, oauth_client, ke
         token_request(client, assertion(key, oauth_client, clock.now, jti="again")).status_code
         == 200
     )
-    # The expired record was purged: records are kept only for live assertions.
+    # The expired record was taken over: one record, for the live assertion.
     assert UsedClientAssertion.objects.filter(client=oauth_client).count() == 1
+    # ... which cannot be replayed in its turn.
+    assert (
+        token_request(client, assertion(key, oauth_client, clock.now, jti="again")).status_code
+        == 401
+    )
 
 
 def test_jtis_are_per_client(client, key):
@@ -825,7 +830,7 @@ def test_the_registrable_signing_algorithms_are_the_accepted_ones():
 # --- hot path and races ----------------------------------------------------------------------
 
 
-def test_client_credentials_with_private_key_jwt_at_most_4_data_queries(client, oauth_client, key):
+def test_client_credentials_with_private_key_jwt_at_most_3_data_queries(client, oauth_client, key):
     token = assertion(key, oauth_client)
     # Signing keys are cached per process (KEY_CACHE_TIMEOUT): measure the steady state.
     key_ring.signing_key()
@@ -836,9 +841,9 @@ def test_client_credentials_with_private_key_jwt_at_most_4_data_queries(client, 
     assert response.status_code == 200, response.content
     statements = [q["sql"] for q in captured.captured_queries]
     data = [sql for sql in statements if not sql.upper().startswith(("SAVEPOINT", "RELEASE"))]
-    # client, DELETE expired jtis, INSERT jti, INSERT access token.
-    assert len(data) <= 4, "\n".join(data)
-    assert len(statements) <= 8, "\n".join(statements)
+    # client, INSERT jti, INSERT access token.
+    assert len(data) <= 3, "\n".join(data)
+    assert len(statements) <= 7, "\n".join(statements)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -862,9 +867,10 @@ def test_two_requests_racing_with_one_assertion_only_one_wins(key):
     for thread in threads:
         thread.join(timeout=30)
 
-    if statuses.count(503) == 1:
-        # SQLite before Django 5.1 (no IMMEDIATE transactions) refuses the second writer.
-        assert sorted(statuses) == [200, 503]
+    if 503 in statuses:
+        # SQLite before Django 5.1 (no IMMEDIATE transactions) refuses a second writer, maybe
+        # after the jti was recorded: never two tokens, nor a 500; the client signs anew.
+        assert statuses.count(200) <= 1 and set(statuses) <= {200, 401, 503}, statuses
         return
     assert sorted(statuses) == [200, 401]
 
