@@ -334,6 +334,46 @@ def test_example_site_signs_into_itself_as_the_same_user(client, live_server, se
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.urls(__name__)
+def test_the_login_side_authenticates_to_oauthkit_with_private_key_jwt(
+    client, live_server, settings
+):
+    """Both sides of RFC 7523 from this project agree: oauthkit.login's client assertion is
+    what oauthkit's provider accepts (OIDC Core §9)."""
+    from oauthkit import jose
+    from oauthkit.provider.models import Client, UsedClientAssertion
+    from oauthkit.testing.factories import ClientFactory
+
+    from .conftest import login_settings
+
+    key = jose.generate_key("ES256")
+    settings.OAUTHKIT = {**settings.OAUTHKIT, "ISSUER": live_server.url}
+    app = ClientFactory(
+        redirect_uris=["http://testserver/accounts/oauth/partner/callback/"],
+        token_endpoint_auth_method=Client.AuthMethod.PRIVATE_KEY_JWT,
+        jwks={"keys": [jose.public_jwk(key)]},
+    )
+    login_settings(
+        settings,
+        {
+            "partner": {
+                "issuer": live_server.url,
+                "client_id": app.client_id,
+                "token_endpoint_auth_method": "private_key_jwt",
+                "settings": {"private_key": key.export_private()},
+            }
+        },
+    )
+    person = UserFactory(username="partner-person")
+    authorize = client.post("/accounts/oauth/partner/login/")["Location"]
+    split = urlsplit(browser_authorize(authorize, person))
+
+    assert client.get(split.path + "?" + split.query).status_code == 302
+    assert client.get("/accounts/whoami/").status_code == 200
+    assert UsedClientAssertion.objects.filter(client=app).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls(__name__)
 def test_provider_logout_ends_the_relying_party_session(client, live_provider, live_server):
     """Back-channel logout between oauthkit's provider and oauthkit.login, over HTTP."""
     from oauthkit.provider import backchannel
