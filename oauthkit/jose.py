@@ -176,15 +176,15 @@ def check_time_claims(
     now = time.time() if now is None else now
     exp = claims.get("exp")
     # json.loads accepts NaN and Infinity; a NaN ``exp`` would never compare as past.
-    if not _is_number(exp) or now > exp + leeway:
+    if not is_numeric_date(exp) or now > exp + leeway:
         raise JOSEError("Token expired.")
     nbf = claims.get("nbf")
-    if nbf is not None and (not _is_number(nbf) or now + leeway < nbf):
+    if nbf is not None and (not is_numeric_date(nbf) or now + leeway < nbf):
         raise JOSEError("Token not yet valid.")
 
 
-def _is_number(value: Any) -> bool:
-    # RFC 7519 §2 NumericDate: a finite JSON number (bool is an int in Python).
+def is_numeric_date(value: Any) -> bool:
+    """RFC 7519 §2 NumericDate: a finite JSON number (bool is an int in Python)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

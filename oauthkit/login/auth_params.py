@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from oauthkit import jose
 from oauthkit.conf import oauthkit_settings
 
 from .errors import InvalidAuthParameter
@@ -188,7 +189,4 @@ def authenticated_at(request: HttpRequest) -> datetime | None:
 
 
 def _is_time(value: Any) -> bool:
-    # Imported late: id_token needs providers.base, which imports this module.
-    from .id_token import is_numeric_date
-
-    return is_numeric_date(value)
+    return jose.is_numeric_date(value)

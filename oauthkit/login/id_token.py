@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -88,14 +87,8 @@ def check_times(claims: dict[str, Any], *, now: float | None = None) -> None:
     except jose.JOSEError as exc:
         raise InvalidIDToken(_("The identity token has expired."), code="expired") from exc
     iat = claims.get("iat")
-    if not is_numeric_date(iat) or iat > now + leeway:
+    if not jose.is_numeric_date(iat) or iat > now + leeway:
         raise InvalidIDToken(_("The identity token's issue time is not valid."), code="iat")
-
-
-def is_numeric_date(value: Any) -> bool:
-    """A JWT NumericDate (RFC 7519 §2): a finite JSON number, not a boolean (bool is an
-    int in Python) nor NaN (which never compares)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_auth_time(claims: dict[str, Any], max_age: int, *, now: float | None = None) -> None:
@@ -111,7 +104,7 @@ def check_auth_time(claims: dict[str, Any], max_age: int, *, now: float | None =
         raise InvalidIDToken(
             _("The provider did not say when you last signed in there."), code="auth_time_missing"
         )
-    if not is_numeric_date(auth_time) or auth_time > now + leeway:
+    if not jose.is_numeric_date(auth_time) or auth_time > now + leeway:
         raise InvalidIDToken(_("The identity token's sign-in time is not valid."), code="auth_time")
     if now - auth_time > max_age + leeway:
         raise AuthenticationTooOld()
@@ -221,16 +214,16 @@ def _check_same_sign_in(claims: Mapping[str, Any], original: Mapping[str, Any]) 
     leeway = int(oauthkit_settings.LOGIN["LEEWAY"].total_seconds())
     iat, first_iat = claims.get("iat"), original.get("iat")
     # A token older than the original is a replay, not a new one.
-    if is_numeric_date(first_iat) and is_numeric_date(iat) and iat < first_iat - leeway:
+    if jose.is_numeric_date(first_iat) and jose.is_numeric_date(iat) and iat < first_iat - leeway:
         raise InvalidIDToken(changed, code="iat_before_original")
     auth_time = claims.get("auth_time")
     if auth_time is not None:
         first_auth_time = original.get("auth_time")
         if first_auth_time is not None:
-            same = is_numeric_date(auth_time) and auth_time == first_auth_time
+            same = jose.is_numeric_date(auth_time) and auth_time == first_auth_time
         else:  # the original authentication came before the original token
-            same = is_numeric_date(auth_time) and (
-                not is_numeric_date(first_iat) or auth_time <= first_iat + leeway
+            same = jose.is_numeric_date(auth_time) and (
+                not jose.is_numeric_date(first_iat) or auth_time <= first_iat + leeway
             )
         if not same:
             raise InvalidIDToken(changed, code="auth_time_changed")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -140,7 +139,7 @@ def check_claims(
     if claims["exp"] > now + MAX_LIFETIME + LEEWAY:
         raise InvalidClient(f"A client assertion may live at most {MAX_LIFETIME} seconds from now.")
     iat = claims.get("iat")
-    if iat is not None and (not _is_number(iat) or iat > now + LEEWAY):
+    if iat is not None and (not jose.is_numeric_date(iat) or iat > now + LEEWAY):
         raise InvalidClient("The client assertion's iat is in the future.")
     jti = claims.get("jti")
     # RFC 7523 §3 item 7 allows replay protection; OIDC Core §9 requires the jti for it.
@@ -186,8 +185,3 @@ def consume_jti(client: Client, jti: str, exp: float, *, now: float) -> None:
 
 def _datetime(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
-def _is_number(value: Any) -> bool:
-    # RFC 7519 §2 NumericDate: a finite JSON number (bool is an int in Python).
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
